@@ -1,0 +1,298 @@
+//! The cache handle behind each cached function, and the process-wide registry of them.
+
+use crate::config::Config;
+use crate::stats::CacheStats;
+use crate::store::Store;
+use std::any::Any;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
+
+/// What the handle and the registry need of a store, whatever its key and value types.
+pub(crate) trait ErasedStore: Any + Send + Sync {
+    fn len(&self) -> usize;
+    fn clear(&self);
+    fn invalidate_tag(&self, tag: &str) -> usize;
+    fn stats(&self) -> CacheStats;
+}
+
+impl<K, V> ErasedStore for Store<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn len(&self) -> usize {
+        Store::len(self)
+    }
+    fn clear(&self) {
+        Store::clear(self);
+    }
+    fn invalidate_tag(&self, tag: &str) -> usize {
+        Store::invalidate_tag(self, tag)
+    }
+    fn stats(&self) -> CacheStats {
+        Store::stats(self)
+    }
+}
+
+/// The handle of one cached function's cache: its name, size and statistics.
+///
+/// Each `#[cached] fn f` has one, returned by the generated `f_cache()`. The store behind it
+/// is created on the first call of `f` (the key type is only known there), and the handle
+/// joins [`caches()`] then.
+///
+/// ```
+/// use memocache::cached;
+///
+/// #[cached]
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// square(3);
+/// square(3);
+/// let cache = square_cache();
+/// assert!(cache.name().ends_with("::square"));
+/// assert_eq!(cache.len(), 1);
+/// assert_eq!((cache.stats().hits, cache.stats().misses), (1, 1));
+/// cache.clear();
+/// assert!(cache.is_empty());
+/// ```
+pub struct CacheHandle {
+    name: &'static str,
+    fn_name: &'static str,
+    /// `<Self type>::<fn name>` for a function in an `impl` block without a `name` option.
+    impl_name: OnceLock<Box<str>>,
+    /// The store, once the function was first called; `None` under `MEMOCACHE_DISABLE`.
+    primary: OnceLock<Option<&'static dyn ErasedStore>>,
+    /// Stores of other key or value types: a function in a generic `impl` has one static
+    /// handle for all the types it is instantiated with.
+    others: Mutex<Vec<&'static dyn ErasedStore>>,
+    errors: AtomicU64,
+}
+
+/// Every handle whose store exists, in the order they were first used.
+static REGISTRY: Mutex<Vec<&'static CacheHandle>> = Mutex::new(Vec::new());
+
+/// `MEMOCACHE_DISABLE`, read once: when the first store is created.
+static DISABLED: LazyLock<bool> = LazyLock::new(|| {
+    std::env::var("MEMOCACHE_DISABLE").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+});
+
+impl CacheHandle {
+    pub(crate) const fn new(name: &'static str, fn_name: &'static str) -> Self {
+        CacheHandle {
+            name,
+            fn_name,
+            impl_name: OnceLock::new(),
+            primary: OnceLock::new(),
+            others: Mutex::new(Vec::new()),
+            errors: AtomicU64::new(0),
+        }
+    }
+
+    /// Names the cache after the `impl` block's type (generated code calls it).
+    #[doc(hidden)]
+    pub fn __in_impl(&'static self, type_name: fn() -> &'static str) -> &'static Self {
+        if self.impl_name.get().is_none() {
+            let _ = self
+                .impl_name
+                .set(format!("{}::{}", type_name(), self.fn_name).into_boxed_str());
+        }
+        self
+    }
+
+    /// The cache's name: the `name` option, else the function's path.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.impl_name.get().map_or(self.name, |n| n)
+    }
+
+    /// How many entries the cache holds (expired ones not yet purged included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.each_store(ErasedStore::len).sum()
+    }
+
+    /// Whether the cache holds no entry.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cache's counters.
+    #[must_use]
+    pub fn stats(&self) -> CacheStats {
+        let mut total = CacheStats::default();
+        for s in self.each_store(ErasedStore::stats) {
+            total.add(&s);
+        }
+        total.errors += self.errors.load(Ordering::Relaxed);
+        total
+    }
+
+    /// Removes every entry (counted as invalidations). Runs in progress do not store their
+    /// results, which were computed before the clear.
+    pub fn clear(&self) {
+        for () in self.each_store(ErasedStore::clear) {}
+    }
+
+    pub(crate) fn invalidate_tag(&self, tag: &str) -> usize {
+        self.each_store(|s| s.invalidate_tag(tag)).sum()
+    }
+
+    fn each_store<'a, T>(
+        &'a self,
+        f: impl Fn(&'static dyn ErasedStore) -> T + 'a,
+    ) -> impl Iterator<Item = T> + 'a {
+        let others = self
+            .others
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let primary = self.primary.get().copied().flatten();
+        primary.into_iter().chain(others).map(f)
+    }
+
+    /// The store for keys `K` and values `V`, created on first use with `config()`; `None`
+    /// when caching is disabled.
+    #[inline]
+    pub(crate) fn store<K, V>(
+        &'static self,
+        config: impl FnOnce() -> Config,
+    ) -> Option<&'static Store<K, V>>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        match self.primary.get() {
+            Some(Some(s)) => {
+                let any: &'static dyn Any = *s;
+                match any.downcast_ref::<Store<K, V>>() {
+                    Some(s) => Some(s),
+                    None => Some(self.other(config)),
+                }
+            }
+            Some(None) => None,
+            None => self.init(config),
+        }
+    }
+
+    /// The store for `K` and `V` if the function was called already.
+    pub(crate) fn existing_store<K: 'static, V: 'static>(
+        &'static self,
+    ) -> Option<&'static Store<K, V>> {
+        let any: &'static dyn Any = (*self.primary.get()?)?;
+        if let Some(s) = any.downcast_ref::<Store<K, V>>() {
+            return Some(s);
+        }
+        let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+        others.iter().find_map(|s| {
+            let any: &'static dyn Any = *s;
+            any.downcast_ref::<Store<K, V>>()
+        })
+    }
+
+    #[cold]
+    fn init<K, V>(&'static self, config: impl FnOnce() -> Config) -> Option<&'static Store<K, V>>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let mut config = Some(config);
+        let mut created = false;
+        let primary = *self.primary.get_or_init(|| {
+            if *DISABLED {
+                return None;
+            }
+            created = true;
+            let build = config.take()?;
+            let store: &'static dyn ErasedStore = Box::leak(Box::new(Store::<K, V>::new(&build())));
+            Some(store)
+        });
+        if created {
+            REGISTRY
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(self);
+        }
+        let any: &'static dyn Any = primary?;
+        match any.downcast_ref::<Store<K, V>>() {
+            Some(s) => Some(s),
+            // Another thread created the store for other types (a generic `impl`); when this
+            // thread created it, the types match and `config` was used.
+            None => config.take().map(|c| self.other(c)),
+        }
+    }
+
+    #[cold]
+    fn other<K, V>(&'static self, config: impl FnOnce() -> Config) -> &'static Store<K, V>
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+        for s in others.iter() {
+            let any: &'static dyn Any = *s;
+            if let Some(s) = any.downcast_ref::<Store<K, V>>() {
+                return s;
+            }
+        }
+        let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config())));
+        others.push(store);
+        store
+    }
+}
+
+impl fmt::Debug for CacheHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheHandle")
+            .field("name", &self.name())
+            .field("len", &self.len())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Every cache whose function has been called in this process.
+///
+/// ```
+/// #[memocache::cached]
+/// fn double(n: u32) -> u32 { n * 2 }
+///
+/// double(1);
+/// assert!(memocache::caches().iter().any(|c| c.name().ends_with("::double")));
+/// ```
+#[must_use]
+pub fn caches() -> Vec<&'static CacheHandle> {
+    REGISTRY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Empties every cache in the process.
+pub fn clear_all() {
+    for c in caches() {
+        c.clear();
+    }
+}
+
+/// Drops every entry labelled `tag` (by a `tags = [...]` option), in every cache; returns
+/// how many entries were dropped.
+///
+/// ```
+/// use memocache::cached;
+///
+/// #[cached(tags = [format!("user:{id}")])]
+/// fn profile(id: u64) -> String { format!("profile {id}") }
+///
+/// profile(7);
+/// assert_eq!(memocache::invalidate_tag("user:7"), 1);
+/// assert_eq!(memocache::invalidate_tag("user:7"), 0);
+/// ```
+#[allow(clippy::must_use_candidate)] // called for its effect as often as for the count
+pub fn invalidate_tag(tag: &str) -> usize {
+    caches().iter().map(|c| c.invalidate_tag(tag)).sum()
+}

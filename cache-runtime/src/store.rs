@@ -1,0 +1,606 @@
+//! The in-memory store: 2^k shards, each an exact LRU list over a dense slab of entries
+//! with a hashbrown index, behind its own mutex.
+//!
+//! A lookup hashes the borrowed key once (outside any lock), picks a shard from the high
+//! bits and probes that shard's table, comparing against the slab's owned keys; a hit
+//! clones the value and moves the entry to the front of the shard's list. Entries live in a
+//! dense `Vec`: a removal moves the last entry into the hole, so memory follows the live
+//! entries and the slab can shrink. Counters live inside the shard, under the lock the
+//! operation holds anyway, so a hit pays no extra atomic.
+
+use crate::clock;
+use crate::config::Config;
+use crate::flight::Flight;
+use crate::key::KeyRef;
+use crate::stats::CacheStats;
+use crate::tags::TagIndex;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hash};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// "No entry" in the list links.
+const NIL: u32 = u32::MAX;
+/// The most entries a shard's slab can index.
+const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
+/// A bounded cache gets no more shards than keep this many entries each, so a small
+/// capacity (under `2 * MIN_PER_SHARD`) has a single shard and exact LRU order.
+pub(crate) const MIN_PER_SHARD: usize = 256;
+/// Expired entries looked at per store, to purge those nobody reads again.
+const SWEEP_STEP: usize = 2;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// One cached entry and its place in the shard's LRU list.
+pub(crate) struct Node<K, V> {
+    key: K,
+    value: V,
+    /// Towards the most recently used end.
+    prev: u32,
+    /// Towards the least recently used end.
+    next: u32,
+    /// When `ttl` runs out (`u64::MAX`: never).
+    hard: u64,
+    /// When the entry stops being fresh: `min(hard, last use + tti)`.
+    deadline: u64,
+}
+
+/// The expiry settings in clock nanoseconds (`u64::MAX`: none).
+struct Expiry {
+    ttl: u64,
+    tti: u64,
+    /// How long past `hard` a value may still be served while it is refreshed (0: never).
+    stale: u64,
+}
+
+impl Expiry {
+    fn any(&self) -> bool {
+        self.ttl != u64::MAX || self.tti != u64::MAX
+    }
+}
+
+/// What an entry's age makes it.
+enum Age {
+    Fresh,
+    /// Past its ttl, inside the stale window: served while one refresh runs.
+    Stale,
+    Expired,
+}
+
+/// The result of looking a key up, under the shard's lock.
+pub(crate) enum Begin<K, V> {
+    /// A fresh value.
+    Hit(V),
+    /// A stale value; `Some` when this caller is to refresh it (it leads the refresh).
+    Stale(V, Option<Lead<K, V>>),
+    /// Another caller is running the body for this key.
+    Wait(Arc<Flight<K, V>>),
+    /// This caller runs the body.
+    Lead(Lead<K, V>),
+}
+
+/// What a caller that runs the body needs to store its result.
+pub(crate) struct Lead<K, V> {
+    /// The shard's epoch when the run began: a later `clear` or tag invalidation makes the
+    /// result too old to store.
+    pub(crate) epoch: u64,
+    pub(crate) flight: Option<Arc<Flight<K, V>>>,
+}
+
+/// Pads a shard to its own cache lines, so threads on neighbouring shards do not contend.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// A shard behind its lock, on its own cache lines.
+type LockedShard<K, V> = Padded<Mutex<Shard<K, V>>>;
+
+/// A whole cache: the shards and the settings they share.
+pub(crate) struct Store<K, V> {
+    shards: Box<[LockedShard<K, V>]>,
+    mask: usize,
+    hasher: Hasher,
+    expiry: Expiry,
+    single_flight: bool,
+    bounded: bool,
+    /// Calls counted outside the shards: answered by another caller's run, or by a stale
+    /// value whose refresh runs elsewhere (hits), or refreshing a stale value (misses).
+    extra_hits: AtomicU64,
+    extra_misses: AtomicU64,
+}
+
+struct Shard<K, V> {
+    index: HashTable<u32>,
+    nodes: Vec<Node<K, V>>,
+    /// Most recently used.
+    head: u32,
+    /// Least recently used: evicted first.
+    tail: u32,
+    capacity: usize,
+    /// Where the expiry sweep looks next.
+    cursor: usize,
+    flights: HashTable<Arc<Flight<K, V>>>,
+    tags: Option<Box<TagIndex>>,
+    epoch: u64,
+    stats: CacheStats,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic under a shard lock can only come from a user's `Eq`, `Hash` or `Clone`, before
+    // the shard is changed: the data is consistent, so a poisoned lock is used as it is.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How many shards a cache of this capacity gets: a power of two, at most four per core.
+pub(crate) fn shard_count(capacity: Option<usize>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(4, NonZeroUsize::get);
+    let most = (cores * 4).next_power_of_two().min(256);
+    match capacity {
+        None => most,
+        Some(c) => {
+            let by_capacity = (c / MIN_PER_SHARD).max(1);
+            // the largest power of two not above `by_capacity`
+            (1_usize << by_capacity.ilog2()).min(most)
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static> Store<K, V> {
+    pub(crate) fn new(config: &Config) -> Self {
+        let n = shard_count(config.capacity);
+        let shards = (0..n)
+            .map(|i| {
+                let capacity = config
+                    .capacity
+                    .map_or(usize::MAX, |c| c / n + usize::from(i < c % n));
+                Padded(Mutex::new(Shard {
+                    index: HashTable::new(),
+                    nodes: Vec::new(),
+                    head: NIL,
+                    tail: NIL,
+                    capacity: capacity.min(MAX_SLOTS),
+                    cursor: 0,
+                    flights: HashTable::new(),
+                    tags: None,
+                    epoch: 0,
+                    stats: CacheStats::default(),
+                }))
+            })
+            .collect();
+        let opt = |d: Option<std::time::Duration>| d.map_or(u64::MAX, clock::nanos);
+        Store {
+            shards,
+            mask: n - 1,
+            hasher: Hasher::default(),
+            expiry: Expiry {
+                ttl: opt(config.ttl),
+                tti: opt(config.tti),
+                stale: config.ttl.and(config.stale).map_or(0, clock::nanos),
+            },
+            single_flight: config.single_flight,
+            bounded: config.capacity.is_some(),
+            extra_hits: AtomicU64::new(0),
+            extra_misses: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn now(&self) -> u64 {
+        if self.expiry.any() { clock::now() } else { 0 }
+    }
+
+    /// Looks `key` up; on a miss, registers the caller as the one to run the body.
+    #[inline]
+    pub(crate) fn begin<L: KeyRef<Owned = K>>(
+        &self,
+        hash: u64,
+        key: &L,
+        refresh: bool,
+    ) -> Begin<K, V> {
+        let now = self.now();
+        // Declared before the guard so that it drops after the lock is released.
+        let mut expired = None;
+        let mut shard = self.shard(hash);
+        if !refresh {
+            if let Some(i) = shard.find(hash, key) {
+                match shard.age(i, now, &self.expiry) {
+                    Age::Fresh => {
+                        shard.stats.hits += 1;
+                        return Begin::Hit(shard.hit(i, now, &self.expiry, self.bounded));
+                    }
+                    Age::Stale => {
+                        let value = shard.hit(i, now, &self.expiry, self.bounded);
+                        // The first caller to find the entry stale starts its refresh (counted
+                        // by the caller: a miss if it runs the body, a hit if the refresh runs
+                        // elsewhere); the others are served the stale value (hits).
+                        let lead = if shard.find_flight(hash, key).is_none() {
+                            Some(shard.lead(hash, key, true))
+                        } else {
+                            shard.stats.hits += 1;
+                            None
+                        };
+                        return Begin::Stale(value, lead);
+                    }
+                    Age::Expired => {
+                        shard.stats.expirations += 1;
+                        expired = Some(shard.remove(i, &self.hasher));
+                    }
+                }
+            }
+            if self.single_flight
+                && let Some(f) = shard.find_flight(hash, key)
+            {
+                return Begin::Wait(Arc::clone(f));
+            }
+        }
+        shard.stats.misses += 1;
+        let lead = shard.lead(hash, key, self.single_flight && !refresh);
+        drop(shard);
+        drop(expired);
+        Begin::Lead(lead)
+    }
+
+    /// Counts a hit decided outside the shard's lock.
+    pub(crate) fn count_hit(&self) {
+        self.extra_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a miss decided outside the shard's lock.
+    pub(crate) fn count_miss(&self) {
+        self.extra_misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a run: forgets its flight, stores `value` unless an invalidation overtook the
+    /// run, and hands the waiters their value (`value`, else `unstored`).
+    #[allow(clippy::too_many_arguments)] // the one caller passes a finished run apart
+    pub(crate) fn complete(
+        &self,
+        hash: u64,
+        key: K,
+        value: Option<V>,
+        unstored: Option<V>,
+        tags: Option<Vec<String>>,
+        epoch: u64,
+        flight: Option<&Arc<Flight<K, V>>>,
+    ) {
+        let now = self.now();
+        let mut dead = Vec::new();
+        let mut shard = self.shard(hash);
+        let mut waiters = false;
+        if let Some(f) = flight {
+            shard.forget_flight(f);
+            // No one can join a flight once it left the table: the count is final.
+            waiters = Arc::strong_count(f) > 1;
+        }
+        let current = shard.epoch == epoch && !flight.is_some_and(|f| f.is_cancelled());
+        let for_waiters = match (&value, waiters) {
+            (_, false) => None,
+            (Some(v), true) => Some(v.clone()),
+            (None, true) => unstored,
+        };
+        if let (Some(value), true) = (value, current) {
+            shard.insert(
+                hash,
+                key,
+                value,
+                tags,
+                now,
+                &self.expiry,
+                &self.hasher,
+                &mut dead,
+            );
+        }
+        drop(shard);
+        if let Some(f) = flight {
+            f.finish(for_waiters);
+        }
+        drop(dead);
+    }
+
+    /// Removes the entry for `key`; true if there was one.
+    pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
+        let hash = self.hash(key);
+        let mut shard = self.shard(hash);
+        // A run in progress for this key computes from data the caller says is outdated.
+        if let Some(f) = shard.find_flight(hash, key) {
+            f.cancel();
+        } else if !self.single_flight {
+            shard.epoch += 1;
+        }
+        let node = shard.find(hash, key).map(|i| shard.remove(i, &self.hasher));
+        if node.is_some() {
+            shard.stats.invalidations += 1;
+        }
+        drop(shard);
+        node.is_some()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(&s.0).nodes.len()).sum()
+    }
+
+    pub(crate) fn clear(&self) {
+        for s in &self.shards {
+            let nodes = {
+                let mut shard = lock(&s.0);
+                shard.stats.invalidations += shard.nodes.len() as u64;
+                shard.epoch += 1;
+                shard.index = HashTable::new();
+                shard.tags = None;
+                shard.head = NIL;
+                shard.tail = NIL;
+                shard.cursor = 0;
+                std::mem::take(&mut shard.nodes)
+            };
+            drop(nodes);
+        }
+    }
+
+    pub(crate) fn invalidate_tag(&self, tag: &str) -> usize {
+        let mut count = 0;
+        for s in &self.shards {
+            let mut dead = Vec::new();
+            let mut shard = lock(&s.0);
+            let Some(slots) = shard.tags.as_mut().map(|t| t.take(tag)) else {
+                continue;
+            };
+            // Runs in progress may compute an entry with this tag.
+            shard.epoch += 1;
+            // Highest slot first: each removal moves the last entry, which is then never
+            // one still to be removed.
+            for i in slots {
+                dead.push(shard.remove(i, &self.hasher));
+            }
+            shard.stats.invalidations += dead.len() as u64;
+            count += dead.len();
+            drop(shard);
+        }
+        count
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut total = CacheStats::default();
+        for s in &self.shards {
+            total.add(&lock(&s.0).stats);
+        }
+        total.hits += self.extra_hits.load(Ordering::Relaxed);
+        total.misses += self.extra_misses.load(Ordering::Relaxed);
+        total
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
+    #[inline]
+    fn find<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.index
+            .find(hash, |&i| key.matches(&nodes[i as usize].key))
+            .copied()
+    }
+
+    fn find_flight<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<&Arc<Flight<K, V>>> {
+        self.flights.find(hash, |f| key.matches(&f.key))
+    }
+
+    /// Registers a run of the body for `key` (a flight when `share`).
+    fn lead<L: KeyRef<Owned = K>>(&mut self, hash: u64, key: &L, share: bool) -> Lead<K, V> {
+        let flight = share.then(|| {
+            let f = Arc::new(Flight::new(hash, key.to_owned_key()));
+            self.flights.insert_unique(hash, Arc::clone(&f), |f| f.hash);
+            f
+        });
+        Lead {
+            epoch: self.epoch,
+            flight,
+        }
+    }
+
+    #[inline]
+    fn age(&self, i: u32, now: u64, expiry: &Expiry) -> Age {
+        let n = &self.nodes[i as usize];
+        if now < n.deadline {
+            Age::Fresh
+        } else if expiry.stale != 0
+            && n.deadline == n.hard
+            && now < n.hard.saturating_add(expiry.stale)
+        {
+            Age::Stale
+        } else {
+            Age::Expired
+        }
+    }
+
+    /// Reads a live entry: refreshes its idle deadline and moves it to the front.
+    #[inline]
+    fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, bounded: bool) -> V {
+        let n = &mut self.nodes[i as usize];
+        // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
+        let value = n.value.clone();
+        if expiry.tti != u64::MAX && now < n.deadline {
+            n.deadline = n.hard.min(now.saturating_add(expiry.tti));
+        }
+        if bounded && self.head != i {
+            self.unlink(i);
+            self.push_front(i);
+        }
+        value
+    }
+
+    #[allow(clippy::too_many_arguments)] // one call site, all of it the shard's context
+    fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        tags: Option<Vec<String>>,
+        now: u64,
+        expiry: &Expiry,
+        hasher: &Hasher,
+        dead: &mut Vec<Node<K, V>>,
+    ) {
+        let nodes = &self.nodes;
+        if let Some(&i) = self.index.find(hash, |&j| nodes[j as usize].key == key) {
+            dead.push(self.remove(i, hasher));
+        }
+        if self.nodes.len() >= MAX_SLOTS {
+            return;
+        }
+        let hard = now.saturating_add(expiry.ttl);
+        let i = u32::try_from(self.nodes.len()).unwrap_or(NIL);
+        self.nodes.push(Node {
+            key,
+            value,
+            prev: NIL,
+            next: NIL,
+            hard,
+            deadline: hard.min(now.saturating_add(expiry.tti)),
+        });
+        self.push_front(i);
+        let nodes = &self.nodes;
+        self.index
+            .insert_unique(hash, i, |&j| hasher.hash_one(&nodes[j as usize].key));
+        if let Some(tags) = tags {
+            self.tags.get_or_insert_default().add(i, tags);
+        }
+        while self.nodes.len() > self.capacity && self.tail != NIL {
+            let last = self.tail;
+            dead.push(self.remove(last, hasher));
+            self.stats.evictions += 1;
+        }
+        if expiry.any() {
+            self.sweep(now, expiry, hasher, dead);
+        }
+    }
+
+    /// Looks at the next few entries and removes the expired ones, so that entries nobody
+    /// reads again do not stay (amortised over stores, whatever the keys).
+    fn sweep(&mut self, now: u64, expiry: &Expiry, hasher: &Hasher, dead: &mut Vec<Node<K, V>>) {
+        for _ in 0..SWEEP_STEP {
+            if self.nodes.is_empty() {
+                return;
+            }
+            if self.cursor >= self.nodes.len() {
+                self.cursor = 0;
+            }
+            #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
+            let i = self.cursor as u32;
+            if let Age::Expired = self.age(i, now, expiry) {
+                // The last entry moves into `i`: the cursor stays to look at it next.
+                dead.push(self.remove(i, hasher));
+                self.stats.expirations += 1;
+            } else {
+                self.cursor += 1;
+            }
+        }
+    }
+
+    /// Takes entry `i` out; the last entry moves into its slot.
+    fn remove(&mut self, i: u32, hasher: &Hasher) -> Node<K, V> {
+        self.unlink(i);
+        let h = hasher.hash_one(&self.nodes[i as usize].key);
+        if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
+            e.remove();
+        }
+        if let Some(t) = &mut self.tags {
+            t.remove_slot(i);
+        }
+        #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
+        let last = (self.nodes.len() - 1) as u32;
+        let node = self.nodes.swap_remove(i as usize);
+        if i != last {
+            let (prev, next) = (self.nodes[i as usize].prev, self.nodes[i as usize].next);
+            self.link_prev(next, i);
+            self.link_next(prev, i);
+            let h = hasher.hash_one(&self.nodes[i as usize].key);
+            if let Some(slot) = self.index.find_mut(h, |&j| j == last) {
+                *slot = i;
+            }
+            if let Some(t) = &mut self.tags {
+                t.move_slot(last, i);
+            }
+        }
+        self.shrink(hasher);
+        node
+    }
+
+    /// Gives memory back once most of the slab is unused.
+    fn shrink(&mut self, hasher: &Hasher) {
+        let len = self.nodes.len();
+        if self.nodes.capacity() > 64 && len * 4 < self.nodes.capacity() {
+            self.nodes.shrink_to(len * 2);
+            let nodes = &self.nodes;
+            self.index
+                .shrink_to(len, |&j| hasher.hash_one(&nodes[j as usize].key));
+        }
+    }
+
+    /// Points `at`'s `prev` link to `to`; with `at` NIL, `to` becomes the tail.
+    fn link_prev(&mut self, at: u32, to: u32) {
+        if at == NIL {
+            self.tail = to;
+        } else {
+            self.nodes[at as usize].prev = to;
+        }
+    }
+
+    /// Points `at`'s `next` link to `to`; with `at` NIL, `to` becomes the head.
+    fn link_next(&mut self, at: u32, to: u32) {
+        if at == NIL {
+            self.head = to;
+        } else {
+            self.nodes[at as usize].next = to;
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = (self.nodes[i as usize].prev, self.nodes[i as usize].next);
+        self.link_next(prev, next);
+        self.link_prev(next, prev);
+    }
+
+    fn push_front(&mut self, i: u32) {
+        let old = self.head;
+        {
+            let n = &mut self.nodes[i as usize];
+            n.prev = NIL;
+            n.next = old;
+        }
+        self.link_prev(old, i);
+        self.head = i;
+    }
+}
+
+impl<K, V> Store<K, V> {
+    #[inline]
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<K, V>> {
+        // The table probes with the low bits and the top seven; the shard takes bits 32 up.
+        #[allow(clippy::cast_possible_truncation)] // only the low bits of the shifted hash matter
+        let i = (hash >> 32) as usize & self.mask;
+        lock(&self.shards[i].0)
+    }
+
+    /// Ends a run that produced nothing (the body panicked or its future was dropped): the
+    /// waiters wake and one of them runs the body.
+    pub(crate) fn abandon(&self, flight: &Arc<Flight<K, V>>) {
+        self.shard(flight.hash).forget_flight(flight);
+        flight.finish(None);
+    }
+}
+
+impl<K, V> Shard<K, V> {
+    fn forget_flight(&mut self, flight: &Arc<Flight<K, V>>) {
+        if let Ok(e) = self
+            .flights
+            .find_entry(flight.hash, |f| Arc::ptr_eq(f, flight))
+        {
+            e.remove();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

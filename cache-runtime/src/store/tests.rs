@@ -1,0 +1,281 @@
+use super::*;
+use crate::key::Owned;
+use std::time::Duration;
+
+/// A small deterministic generator: the tests must not depend on a random crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn store(config: &Config) -> Store<u64, u64> {
+    Store::new(config)
+}
+
+fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
+    let key = Owned(k);
+    match s.begin(s.hash(&key), &key, false) {
+        Begin::Hit(v) | Begin::Stale(v, None) => Some(v),
+        Begin::Lead(lead) | Begin::Stale(_, Some(lead)) => {
+            if let Some(f) = &lead.flight {
+                s.abandon(f);
+            }
+            None
+        }
+        Begin::Wait(_) => panic!("no other caller runs in these tests"),
+    }
+}
+
+fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
+    let key = Owned(k);
+    let hash = s.hash(&key);
+    let lead = match s.begin(hash, &key, true) {
+        Begin::Lead(lead) => lead,
+        _ => panic!("a refresh always leads"),
+    };
+    s.complete(
+        hash,
+        k,
+        Some(v),
+        None,
+        tags,
+        lead.epoch,
+        lead.flight.as_ref(),
+    );
+}
+
+fn put(s: &Store<u64, u64>, k: u64, v: u64) {
+    put_tagged(s, k, v, None);
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
+    /// Checks every link between the slab, the list, the index and the tag index.
+    fn check(&self, hasher: &Hasher) {
+        let n = self.nodes.len();
+        assert_eq!(self.index.len(), n, "index size");
+        for (i, node) in self.nodes.iter().enumerate() {
+            let h = hasher.hash_one(&node.key);
+            let found = self
+                .index
+                .find(h, |&j| self.nodes[j as usize].key == node.key);
+            assert_eq!(found.copied(), Some(i as u32), "index of slot {i}");
+        }
+        let mut seen = 0;
+        let mut prev = NIL;
+        let mut at = self.head;
+        while at != NIL {
+            let node = &self.nodes[at as usize];
+            assert_eq!(node.prev, prev, "prev link of {at}");
+            prev = at;
+            at = node.next;
+            seen += 1;
+            assert!(seen <= n, "the list has a cycle");
+        }
+        assert_eq!(self.tail, prev, "tail");
+        assert_eq!(seen, n, "list length");
+        if let Some(t) = &self.tags {
+            t.check(n);
+        }
+    }
+}
+
+fn check(s: &Store<u64, u64>) {
+    for shard in &s.shards {
+        lock(&shard.0).check(&s.hasher);
+    }
+}
+
+#[test]
+fn small_capacity_is_one_shard_with_exact_lru_order() {
+    // The reference: the `lru` crate, with the same operations.
+    for capacity in 1..=8_usize {
+        let s = store(&Config::new().capacity(capacity));
+        assert_eq!(s.shards.len(), 1);
+        let mut model = lru::LruCache::new(NonZeroUsize::new(capacity).unwrap());
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ capacity as u64);
+        let mut evictions = 0;
+        for step in 0..4000 {
+            let k = rng.below(12);
+            if rng.below(3) == 0 {
+                let v = rng.next();
+                put(&s, k, v);
+                if model.len() == capacity && !model.contains(&k) {
+                    evictions += 1;
+                }
+                model.put(k, v);
+            } else {
+                assert_eq!(
+                    get(&s, k),
+                    model.get(&k).copied(),
+                    "capacity {capacity}, step {step}"
+                );
+            }
+            assert_eq!(s.len(), model.len());
+        }
+        check(&s);
+        assert_eq!(s.stats().evictions, evictions);
+    }
+}
+
+#[test]
+fn shard_count_follows_capacity_and_cores() {
+    assert_eq!(shard_count(Some(2)), 1);
+    assert_eq!(shard_count(Some(2 * MIN_PER_SHARD - 1)), 1);
+    assert!(shard_count(Some(10_000)).is_power_of_two());
+    assert!(shard_count(Some(10_000)) <= 10_000 / MIN_PER_SHARD);
+    assert!(shard_count(None).is_power_of_two());
+    // The capacity is split exactly.
+    let s = store(&Config::new().capacity(10_001));
+    let total: usize = s.shards.iter().map(|sh| lock(&sh.0).capacity).sum();
+    assert_eq!(total, 10_001);
+}
+
+#[test]
+fn removals_in_any_order_keep_slab_list_index_and_tags_consistent() {
+    let s = store(&Config::new().capacity(300));
+    let mut rng = XorShift(7);
+    for _ in 0..20_000 {
+        let k = rng.below(500);
+        match rng.below(5) {
+            0 | 1 => put_tagged(
+                &s,
+                k,
+                k * 10,
+                Some(vec![format!("mod{}", k % 7), format!("mod{}", k % 3 + 100)]),
+            ),
+            2 => {
+                s.invalidate(&Owned(k));
+            }
+            3 => {
+                s.invalidate_tag(&format!("mod{}", k % 7));
+            }
+            _ => {
+                if let Some(v) = get(&s, k) {
+                    assert_eq!(v, k * 10);
+                }
+            }
+        }
+    }
+    check(&s);
+    // Every remaining entry still answers to its tags.
+    let before = s.len();
+    let dropped: usize = (0..7).map(|m| s.invalidate_tag(&format!("mod{m}"))).sum();
+    assert_eq!(dropped, before);
+    assert_eq!(s.len(), 0);
+    check(&s);
+}
+
+#[test]
+fn ttl_expires_and_tti_extends_with_use() {
+    let s = store(&Config::new().ttl(Duration::from_secs(60)));
+    put(&s, 1, 10);
+    clock::advance(Duration::from_secs(59));
+    assert_eq!(get(&s, 1), Some(10));
+    clock::advance(Duration::from_secs(1));
+    assert_eq!(get(&s, 1), None);
+    assert_eq!(s.stats().expirations, 1);
+
+    let s = store(
+        &Config::new()
+            .tti(Duration::from_secs(10))
+            .ttl(Duration::from_secs(25)),
+    );
+    put(&s, 1, 10);
+    for _ in 0..2 {
+        clock::advance(Duration::from_secs(9));
+        assert_eq!(get(&s, 1), Some(10), "each hit restarts the idle time");
+    }
+    clock::advance(Duration::from_secs(7)); // 25s since the store: the ttl wins
+    assert_eq!(get(&s, 1), None);
+    put(&s, 2, 20);
+    clock::advance(Duration::from_secs(10));
+    assert_eq!(get(&s, 2), None, "idle for the whole tti");
+}
+
+#[test]
+fn expired_entries_are_purged_by_later_stores_of_other_keys() {
+    let s = store(&Config::new().unbounded().ttl(Duration::from_secs(1)));
+    for k in 0..10_000 {
+        put(&s, k, k);
+    }
+    clock::advance(Duration::from_secs(2));
+    for k in 10_000..20_000 {
+        put(&s, k, k);
+    }
+    // The first 10_000 are never read again; the sweep removes them as others are stored.
+    assert!(s.len() < 10_000 + 1_000, "len {}", s.len());
+    check(&s);
+    let capacity: usize = s.shards.iter().map(|sh| lock(&sh.0).nodes.capacity()).sum();
+    clock::advance(Duration::from_secs(2));
+    // Each store looks at SWEEP_STEP entries: a few rounds of stores pass over all of them.
+    for _ in 0..20 {
+        for k in 0..512 {
+            put(&s, 1_000_000 + k, k);
+        }
+    }
+    let after: usize = s.shards.iter().map(|sh| lock(&sh.0).nodes.capacity()).sum();
+    assert!(
+        after < capacity / 4,
+        "memory follows the live entries: {after} vs {capacity}"
+    );
+    check(&s);
+}
+
+#[test]
+fn clear_empties_and_counts_invalidations() {
+    let s = store(&Config::new());
+    for k in 0..100 {
+        put(&s, k, k);
+    }
+    s.clear();
+    assert_eq!(s.len(), 0);
+    assert_eq!(s.stats().invalidations, 100);
+    check(&s);
+    put(&s, 1, 1);
+    assert_eq!(get(&s, 1), Some(1));
+}
+
+#[test]
+fn a_run_overtaken_by_an_invalidation_stores_nothing() {
+    let s = store(&Config::new());
+    let key = Owned(5_u64);
+    let hash = s.hash(&key);
+    let Begin::Lead(lead) = s.begin(hash, &key, false) else {
+        panic!("cold key")
+    };
+    assert!(!s.invalidate(&key)); // nothing stored yet, but the run is now outdated
+    s.complete(
+        hash,
+        5,
+        Some(50),
+        None,
+        None,
+        lead.epoch,
+        lead.flight.as_ref(),
+    );
+    assert_eq!(get(&s, 5), None);
+
+    let Begin::Lead(lead) = s.begin(hash, &key, false) else {
+        panic!("cold key")
+    };
+    s.clear();
+    s.complete(
+        hash,
+        5,
+        Some(50),
+        None,
+        None,
+        lead.epoch,
+        lead.flight.as_ref(),
+    );
+    assert_eq!(get(&s, 5), None);
+}
