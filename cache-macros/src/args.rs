@@ -1,0 +1,451 @@
+//! The grammar of `#[cached(...)]`: a comma-separated list of options, each at most once.
+//!
+//! ```text
+//! ttl = "5m" | ttl = <Duration expr>          tti, stale, near: the same
+//! capacity = 1000 | capacity = <usize expr>   unbounded
+//! key = <expr>      name = "literal"          unless = <expr>
+//! cache_errors      tags = [<expr>, ...]      single_flight = true | false
+//! redis
+//! ```
+//!
+//! Values stay syn nodes (`Expr`, `LitStr`) so that every later error points at the
+//! user's tokens. Literal durations and capacities are checked here, on the literal.
+//! Mistakes that do not derail the parse (a bad duration, an unknown or repeated option)
+//! are collected so that they are all reported at once; a syntax error ends the parse.
+
+use crate::ctxt::Errors;
+use crate::duration;
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::Parse;
+use syn::parse::{ParseStream, Parser};
+use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitStr, Token, UnOp, token};
+
+mod kw {
+    syn::custom_keyword!(ttl);
+    syn::custom_keyword!(tti);
+    syn::custom_keyword!(stale);
+    syn::custom_keyword!(capacity);
+    syn::custom_keyword!(unbounded);
+    syn::custom_keyword!(key);
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(unless);
+    syn::custom_keyword!(cache_errors);
+    syn::custom_keyword!(tags);
+    syn::custom_keyword!(single_flight);
+    syn::custom_keyword!(redis);
+    syn::custom_keyword!(near);
+}
+
+const OPTIONS: &[&str] = &[
+    "ttl",
+    "tti",
+    "stale",
+    "capacity",
+    "unbounded",
+    "key",
+    "name",
+    "unless",
+    "cache_errors",
+    "tags",
+    "single_flight",
+    "redis",
+    "near",
+];
+
+/// An option's place in the attribute: where its keyword was, and its value if the value
+/// was valid. An option given with a bad value is still "present" (so `stale` after a
+/// malformed `ttl` does not also complain that `ttl` is missing).
+pub struct Slot<T> {
+    pub span: Option<Span>,
+    pub value: Option<T>,
+    /// The option's place in the list (0 for the first), to report on the later of two
+    /// options that conflict.
+    pub position: usize,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            span: None,
+            value: None,
+            position: 0,
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    pub fn present(&self) -> bool {
+        self.span.is_some()
+    }
+}
+
+/// A duration option's value.
+pub enum Dur {
+    /// A checked literal, in nanoseconds.
+    Lit(u64),
+    /// Any expression; rustc checks that it is a `Duration`.
+    Expr(Expr),
+}
+
+/// `capacity`'s value.
+pub enum Capacity {
+    /// A checked literal (>= 1), with its span.
+    Lit(usize, Span),
+    /// Any expression; rustc checks that it is a `usize`.
+    Expr(Expr),
+}
+
+#[derive(Default)]
+pub struct Args {
+    pub ttl: Slot<Dur>,
+    pub tti: Slot<Dur>,
+    pub stale: Slot<Dur>,
+    pub capacity: Slot<Capacity>,
+    pub unbounded: Slot<()>,
+    pub key: Slot<Expr>,
+    pub name: Slot<LitStr>,
+    pub unless: Slot<Expr>,
+    pub cache_errors: Slot<()>,
+    pub tags: Slot<Vec<Expr>>,
+    pub single_flight: Slot<LitBool>,
+    pub redis: Slot<()>,
+    pub near: Slot<Dur>,
+}
+
+impl Args {
+    /// Parses the attribute's tokens. Every error goes to `cx`; what parsed is returned.
+    pub fn parse(tokens: TokenStream, cx: &mut Errors) -> Args {
+        let mut args = Args::default();
+        let parser = |input: ParseStream| parse_options(input, &mut args, cx);
+        if let Err(e) = parser.parse2(tokens) {
+            cx.push(e);
+        }
+        args
+    }
+}
+
+fn parse_options(input: ParseStream, args: &mut Args, cx: &mut Errors) -> syn::Result<()> {
+    let mut position = 0;
+    while !input.is_empty() {
+        parse_option(input, args, position, cx)?;
+        position += 1;
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
+fn parse_option(
+    input: ParseStream,
+    args: &mut Args,
+    position: usize,
+    cx: &mut Errors,
+) -> syn::Result<()> {
+    let la = input.lookahead1();
+    if la.peek(kw::ttl) {
+        let span = input.parse::<kw::ttl>()?.span;
+        let value = duration(input, "ttl", span, cx)?;
+        set_once(&mut args.ttl, "ttl", (span, position), value, cx);
+    } else if la.peek(kw::tti) {
+        let span = input.parse::<kw::tti>()?.span;
+        let value = duration(input, "tti", span, cx)?;
+        set_once(&mut args.tti, "tti", (span, position), value, cx);
+    } else if la.peek(kw::stale) {
+        let span = input.parse::<kw::stale>()?.span;
+        let value = duration(input, "stale", span, cx)?;
+        set_once(&mut args.stale, "stale", (span, position), value, cx);
+    } else if la.peek(kw::capacity) {
+        let span = input.parse::<kw::capacity>()?.span;
+        let value = capacity(input, span, cx)?;
+        set_once(&mut args.capacity, "capacity", (span, position), value, cx);
+    } else if la.peek(kw::unbounded) {
+        let span = input.parse::<kw::unbounded>()?.span;
+        let value = flag(input, "unbounded", cx)?;
+        set_once(
+            &mut args.unbounded,
+            "unbounded",
+            (span, position),
+            value,
+            cx,
+        );
+    } else if la.peek(kw::key) {
+        let span = input.parse::<kw::key>()?.span;
+        equals(input, "key", span, "key = (id, lang.clone())")?;
+        let value = input.parse()?;
+        set_once(&mut args.key, "key", (span, position), Some(value), cx);
+    } else if la.peek(kw::name) {
+        let span = input.parse::<kw::name>()?.span;
+        let value = name(input, span, cx)?;
+        set_once(&mut args.name, "name", (span, position), value, cx);
+    } else if la.peek(kw::unless) {
+        let span = input.parse::<kw::unless>()?.span;
+        equals(input, "unless", span, "unless = Option::is_none")?;
+        let value = input.parse()?;
+        set_once(
+            &mut args.unless,
+            "unless",
+            (span, position),
+            Some(value),
+            cx,
+        );
+    } else if la.peek(kw::cache_errors) {
+        let span = input.parse::<kw::cache_errors>()?.span;
+        let value = flag(input, "cache_errors", cx)?;
+        set_once(
+            &mut args.cache_errors,
+            "cache_errors",
+            (span, position),
+            value,
+            cx,
+        );
+    } else if la.peek(kw::tags) {
+        let span = input.parse::<kw::tags>()?.span;
+        let value = tags(input, span)?;
+        set_once(&mut args.tags, "tags", (span, position), Some(value), cx);
+    } else if la.peek(kw::single_flight) {
+        let span = input.parse::<kw::single_flight>()?.span;
+        equals(input, "single_flight", span, "single_flight = false")?;
+        let value = input.parse()?;
+        set_once(
+            &mut args.single_flight,
+            "single_flight",
+            (span, position),
+            Some(value),
+            cx,
+        );
+    } else if la.peek(kw::redis) {
+        let span = input.parse::<kw::redis>()?.span;
+        let value = flag(input, "redis", cx)?;
+        set_once(&mut args.redis, "redis", (span, position), value, cx);
+    } else if la.peek(kw::near) {
+        let span = input.parse::<kw::near>()?.span;
+        let value = duration(input, "near", span, cx)?;
+        set_once(&mut args.near, "near", (span, position), value, cx);
+    } else if input.peek(Ident::peek_any) {
+        unknown_option(input, cx)?;
+    } else {
+        return Err(la.error());
+    }
+    Ok(())
+}
+
+/// Records an option's value, or reports the option's second occurrence.
+fn set_once<T>(
+    slot: &mut Slot<T>,
+    name: &str,
+    (span, position): (Span, usize),
+    value: Option<T>,
+    cx: &mut Errors,
+) {
+    if slot.present() {
+        cx.at(span, format!("`{name}` is given twice: keep one"));
+    } else {
+        *slot = Slot {
+            span: Some(span),
+            value,
+            position,
+        };
+    }
+}
+
+/// The `=` after an option that takes a value.
+fn equals(input: ParseStream, name: &str, span: Span, example: &str) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            span,
+            format!("`{name}` takes a value: write `{example}`"),
+        ))
+    }
+}
+
+/// A flag takes no value; `unbounded = true` is reported and its value skipped.
+fn flag(input: ParseStream, name: &str, cx: &mut Errors) -> syn::Result<Option<()>> {
+    if input.peek(Token![=]) {
+        let eq = input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        cx.spanned(
+            quote::quote!(#eq #value),
+            format!("`{name}` is a flag: write `{name}` alone, without a value"),
+        );
+        return Ok(None);
+    }
+    Ok(Some(()))
+}
+
+fn duration(
+    input: ParseStream,
+    name: &str,
+    span: Span,
+    cx: &mut Errors,
+) -> syn::Result<Option<Dur>> {
+    equals(input, name, span, &format!("{name} = \"30s\""))?;
+    let expr: Expr = input.parse()?;
+    Ok(match peel(&expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => match duration::parse(&lit.value()) {
+            Ok(nanos) => Some(Dur::Lit(nanos)),
+            Err(e) => {
+                cx.spanned(lit, e);
+                None
+            }
+        },
+        Expr::Lit(other) => {
+            cx.spanned(
+                other,
+                format!(
+                    "`{name}` takes a duration string such as \"30s\" or \"1h30m\", \
+                     or an expression of type `std::time::Duration`"
+                ),
+            );
+            None
+        }
+        _ => Some(Dur::Expr(expr)),
+    })
+}
+
+fn capacity(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Option<Capacity>> {
+    equals(input, "capacity", span, "capacity = 1000")?;
+    let expr: Expr = input.parse()?;
+    const AT_LEAST_ONE: &str =
+        "`capacity` must be at least 1; for a cache with no limit, write `unbounded`";
+    Ok(match peel(&expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => match lit.base10_parse::<usize>() {
+            Ok(0) => {
+                cx.spanned(lit, AT_LEAST_ONE);
+                None
+            }
+            Ok(n) => Some(Capacity::Lit(n, lit.span())),
+            Err(_) => {
+                cx.spanned(lit, "`capacity` does not fit in a `usize`");
+                None
+            }
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => {
+            cx.spanned(&expr, AT_LEAST_ONE);
+            None
+        }
+        _ => Some(Capacity::Expr(expr)),
+    })
+}
+
+fn name(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Option<LitStr>> {
+    equals(input, "name", span, "name = \"prices\"")?;
+    if !input.peek(LitStr) {
+        return Err(input.error("`name` takes a string literal: `name = \"prices\"`"));
+    }
+    let lit: LitStr = input.parse()?;
+    if lit.value().is_empty() {
+        cx.spanned(&lit, "`name` cannot be empty");
+        return Ok(None);
+    }
+    Ok(Some(lit))
+}
+
+fn tags(input: ParseStream, span: Span) -> syn::Result<Vec<Expr>> {
+    const EXAMPLE: &str = "tags = [format!(\"user:{id}\"), \"users\"]";
+    equals(input, "tags", span, EXAMPLE)?;
+    if !input.peek(token::Bracket) {
+        return Err(input.error(format!("`tags` takes a list in brackets: `{EXAMPLE}`")));
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let list = content.parse_terminated(Expr::parse, Token![,])?;
+    Ok(list.into_iter().collect())
+}
+
+/// Reports an unknown option, then skips its value so that the rest still parses.
+fn unknown_option(input: ParseStream, cx: &mut Errors) -> syn::Result<()> {
+    let ident = input.call(Ident::parse_any)?;
+    let hint = match suggest(&ident.to_string()) {
+        Some(known) => format!(" (did you mean `{known}`?)"),
+        None => String::new(),
+    };
+    cx.spanned(
+        &ident,
+        format!(
+            "unknown option `{ident}`{hint}; the options are: {}",
+            OPTIONS.join(", ")
+        ),
+    );
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<Expr>()?;
+    }
+    Ok(())
+}
+
+/// The known option closest to a misspelled one, or the memocache spelling of an option
+/// of the `cached` crate.
+fn suggest(unknown: &str) -> Option<&'static str> {
+    let alias = match unknown {
+        "time" | "expire" | "expiry" | "ttl_secs" | "lifespan" => Some("ttl"),
+        "size" | "max_size" | "max_capacity" | "max_entries" | "limit" => Some("capacity"),
+        "convert" | "key_fn" => Some("key"),
+        "sync_writes" => Some("single_flight"),
+        "result" | "with_cached_flag" => Some("cache_errors"),
+        "tag" => Some("tags"),
+        _ => None,
+    };
+    alias.or_else(|| {
+        OPTIONS
+            .iter()
+            .map(|known| (edit_distance(unknown, known), *known))
+            .filter(|(d, known)| *d <= 2 && *d < known.len())
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, known)| known)
+    })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Looks through the invisible groups that `macro_rules!` wraps around `$x:expr`.
+fn peel(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(g) => peel(&g.expr),
+        Expr::Paren(p) => peel(&p.expr),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{edit_distance, suggest};
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("ttl", "ttl"), 0);
+        assert_eq!(edit_distance("tll", "ttl"), 1);
+        assert_eq!(suggest("tll"), Some("ttl"));
+        assert_eq!(suggest("capacty"), Some("capacity"));
+        assert_eq!(suggest("size"), Some("capacity"));
+        assert_eq!(suggest("sync_writes"), Some("single_flight"));
+        assert_eq!(suggest("frobnicate"), None);
+        assert_eq!(suggest("x"), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! The `#[cached]` attribute of [memocache](https://docs.rs/memocache). Use it through the
+//! `memocache` crate, which re-exports it and holds the runtime the generated code calls.
+//!
+//! The pipeline, one file per phase: `args` parses the attribute, `model` reads the
+//! function, `validate` reports every mistake at once, `expand` writes the code (and
+//! cannot fail, helped by `attrs` and `signature`), and `fallback` is what is emitted instead when there are errors.
+//!
+//! # Methods
+//!
+//! An attribute sees only the function it is on, not the `impl` block around it, so the
+//! macro decides from the function alone: it is in an `impl` block if it has a receiver
+//! (`self`, `&self`, ...) or names the type `Self` in its signature, its body or the
+//! attribute's expressions (`key`, `unless`, `tags`). The helpers are
+//! then associated functions (`Self::invalidate_f(..)`, `Type::f_cache()`), and the cache's
+//! default name is `<type>::f`.
+//!
+//! An associated function with neither `self` nor `Self` looks like a free function:
+//! its helpers are emitted where it is (in the `impl` block) but called without `Self::`,
+//! and rustc reports ``cannot find function `__memocache_f` in this scope`` on the
+//! attribute. The fix is to name `Self` in the function, for instance in its return type
+//! (`-> Option<Self>`) or in its body (`Self::CONSTANT`, `Self::helper()`), or to move it
+//! out of the `impl` block: a function that uses nothing of the type is a free function in
+//! all but name.
+//!
+//! # Trait impls
+//!
+//! The helpers of a method in a trait `impl` would have to be members of the trait, so
+//! `#[cached]` cannot go there; but the macro cannot see the `impl` header to say so. In an
+//! `impl` block it therefore also emits a hidden, do-nothing constant whose name is the
+//! message: rustc's first error reads ``const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__f` is
+//! not a member of trait `T` `` (E0438), then each helper follows (E0407). The fix: put the
+//! cached function in an inherent `impl` block (or make it free) and call it from the
+//! trait method.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod attrs;
+mod ctxt;
+mod duration;
+mod expand;
+mod fallback;
+mod model;
+mod signature;
+mod validate;
+
+/// Caches a function's results: see the `memocache` crate for the options and the
+/// generated helpers.
+#[proc_macro_attribute]
+pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
+    cached_impl(attr.into(), item.into()).into()
+}
+
+fn cached_impl(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let mut cx = ctxt::Errors::default();
+    let args = args::Args::parse(attr, &mut cx);
+    let item_fn = match model::parse_item(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(e) => {
+            let error = match cx.into_error() {
+                Some(mut all) => {
+                    all.combine(e);
+                    all
+                }
+                None => e,
+            };
+            return fallback::not_a_function(error, item);
+        }
+    };
+    let func = model::Function::new(&item_fn, &args);
+    validate::check(&func, &args, &mut cx);
+    match cx.into_error() {
+        None => expand::expand(&func, &args),
+        Some(error) => fallback::with_stubs(error, &func),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cached_impl;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The names of the items of an expansion, which must parse as Rust.
+    fn item_names(tokens: TokenStream) -> Vec<String> {
+        let file: syn::File = syn::parse2(tokens).expect("the expansion parses");
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Fn(f) => Some(f.sig.ident.to_string()),
+                syn::Item::Macro(m) => Some(format!("{}!", m.mac.path.segments.last()?.ident)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_function_becomes_the_function_its_worker_and_four_helpers() {
+        let out = cached_impl(
+            quote!(
+                ttl = "5m",
+                key = symbol.to_string(),
+                tags = [format!("sym:{symbol}")]
+            ),
+            quote! {
+                /// Docs.
+                pub fn stock_price(symbol: &str, client: &Http) -> Result<f64, FetchError> { todo!() }
+            },
+        );
+        assert_eq!(
+            item_names(out.clone()),
+            [
+                "stock_price",
+                "__memocache_stock_price",
+                "invalidate_stock_price",
+                "invalidate_all_stock_price",
+                "refresh_stock_price",
+                "stock_price_cache",
+            ]
+        );
+        let text = out.to_string();
+        assert!(text.contains("Duration :: from_secs (300)"));
+        assert!(text.contains("OkOnly"));
+        assert!(text.contains("fn invalidate_stock_price (symbol : & str)"));
+    }
+
+    #[test]
+    fn on_error_the_function_stays_and_the_helpers_are_stubs() {
+        let out = cached_impl(
+            quote!(ttl = "5x"),
+            quote!(
+                fn f(a: u8) -> u8 {
+                    a
+                }
+            ),
+        );
+        assert_eq!(
+            item_names(out),
+            [
+                "compile_error!",
+                "f",
+                "invalidate_f",
+                "invalidate_all_f",
+                "refresh_f",
+                "f_cache"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let out = cached_impl(
+            quote!(ttl = "0s", capacity = 0, nope, ttl = "1m"),
+            quote!(
+                fn f(x: &mut u8) {}
+            ),
+        );
+        let errors = item_names(out)
+            .iter()
+            .filter(|name| *name == "compile_error!")
+            .count();
+        assert_eq!(errors, 6);
+    }
+}

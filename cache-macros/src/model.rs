@@ -1,0 +1,305 @@
+//! The cached function as the macro understands it: free function or method, sync or
+//! async, what it returns, and which parameters make its key.
+//!
+//! Building the model cannot fail: it records what it sees (a parameter that is a pattern,
+//! a missing return type) and `validate` decides what is an error. Everything keeps a
+//! reference to the user's syn node, so errors and generated tokens keep their spans.
+
+use crate::args::Args;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
+use std::collections::BTreeSet;
+use syn::ext::IdentExt;
+use syn::visit::{self, Visit};
+use syn::{
+    FnArg, Ident, Item, ItemFn, Lifetime, Lit, Pat, PatIdent, PatType, Receiver, ReturnType,
+    TraitItemFn, Type,
+};
+
+/// Parses the item under `#[cached]`: a function with a body, or an error on whatever
+/// else it is.
+pub fn parse_item(tokens: TokenStream) -> syn::Result<ItemFn> {
+    match syn::parse2::<Item>(tokens.clone()) {
+        Ok(Item::Fn(item)) => Ok(item),
+        Ok(Item::Verbatim(_)) | Err(_) => match syn::parse2::<TraitItemFn>(tokens) {
+            Ok(decl) if decl.default.is_none() => Err(syn::Error::new_spanned(
+                &decl.sig,
+                "#[cached] needs the function's body: it cannot go on a declaration without one",
+            )),
+            _ => Err(syn::Error::new(
+                Span::call_site(),
+                "#[cached] goes on a function",
+            )),
+        },
+        Ok(other) => Err(syn::Error::new_spanned(
+            item_head(&other),
+            "#[cached] goes on a function",
+        )),
+    }
+}
+
+/// The tokens naming an item (`struct S`), so that an error does not underline a whole body.
+fn item_head(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => head(&i.struct_token, &i.ident),
+        Item::Enum(i) => head(&i.enum_token, &i.ident),
+        Item::Union(i) => head(&i.union_token, &i.ident),
+        Item::Static(i) => head(&i.static_token, &i.ident),
+        Item::Const(i) => head(&i.const_token, &i.ident),
+        Item::Mod(i) => head(&i.mod_token, &i.ident),
+        Item::Trait(i) => head(&i.trait_token, &i.ident),
+        Item::Type(i) => head(&i.type_token, &i.ident),
+        Item::Impl(i) => head(&i.impl_token, &i.self_ty),
+        other => other.to_token_stream(),
+    }
+}
+
+fn head(keyword: &impl ToTokens, name: &impl ToTokens) -> TokenStream {
+    quote!(#keyword #name)
+}
+
+/// What the return type means for storage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReturnKind {
+    /// The whole value is stored.
+    Plain,
+    /// A `Result`: only `Ok` is stored, unless `cache_errors`.
+    Result,
+}
+
+/// One non-receiver parameter.
+pub struct Param<'a> {
+    pub arg: &'a PatType,
+    /// The name, when the parameter is a plain (possibly `mut`) binding.
+    pub ident: Option<&'a Ident>,
+    pub ty: &'a Type,
+    /// Whether the type is syntactically a reference `&T`: the default key then uses the
+    /// parameter as it is, not `&param`.
+    pub is_ref: bool,
+}
+
+pub struct Function<'a> {
+    pub item: &'a ItemFn,
+    pub receiver: Option<&'a Receiver>,
+    pub params: Vec<Param<'a>>,
+    /// `None` when the function returns `()`, written or not.
+    pub output: Option<&'a Type>,
+    pub kind: ReturnKind,
+    /// The helpers become associated functions, called through `Self::`.
+    pub in_impl: bool,
+    /// The names `key = ...` may read; `None` for the default key (every parameter).
+    key_names: Option<BTreeSet<String>>,
+}
+
+impl<'a> Function<'a> {
+    pub fn new(item: &'a ItemFn, args: &Args) -> Function<'a> {
+        let sig = &item.sig;
+        let mut receiver = None;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(r) => receiver = Some(r),
+                FnArg::Typed(arg) => params.push(Param::new(arg)),
+            }
+        }
+        let output = match &sig.output {
+            ReturnType::Type(_, ty) if !is_unit(ty) => Some(&**ty),
+            _ => None,
+        };
+        let kind = match output {
+            Some(ty) if is_result(ty) => ReturnKind::Result,
+            _ => ReturnKind::Plain,
+        };
+        let in_impl = receiver.is_some() || {
+            let mut finder = SelfTypeFinder(false);
+            finder.visit_signature(sig);
+            finder.visit_block(&item.block);
+            let option_exprs = (args.key.value.iter())
+                .chain(&args.unless.value)
+                .chain(args.tags.value.iter().flatten());
+            for expr in option_exprs {
+                finder.visit_expr(expr);
+            }
+            finder.0
+        };
+        let key_names = args.key.value.as_ref().map(|key| {
+            let mut names = BTreeSet::new();
+            mentioned_names(key.to_token_stream(), &mut names);
+            names
+        });
+        Function {
+            item,
+            receiver,
+            params,
+            output,
+            kind,
+            in_impl,
+            key_names,
+        }
+    }
+
+    pub fn is_async(&self) -> bool {
+        self.item.sig.asyncness.is_some()
+    }
+
+    /// The parameters `invalidate_f` takes: those the key reads, in declaration order.
+    pub fn key_params(&self) -> impl Iterator<Item = &Param<'a>> {
+        self.params
+            .iter()
+            .filter(|p| match (&self.key_names, p.ident) {
+                (None, _) => true,
+                (Some(names), Some(ident)) => names.contains(&ident.unraw().to_string()),
+                (Some(_), None) => false,
+            })
+    }
+
+    /// Whether the body may read the parameter: one that only the key reads is bound to
+    /// `_` in the worker, so that it is not reported unused.
+    pub fn body_reads(&self, p: &Param) -> bool {
+        let Some(ident) = p.ident else {
+            return true;
+        };
+        let mut names = BTreeSet::new();
+        mentioned_names(self.item.block.to_token_stream(), &mut names);
+        names.contains(&ident.unraw().to_string())
+    }
+
+    /// Whether `key = ...` reads `self`: `invalidate_f` then takes the receiver.
+    pub fn key_uses_self(&self) -> bool {
+        self.key_names
+            .as_ref()
+            .is_some_and(|names| names.contains("self"))
+    }
+}
+
+impl<'a> Param<'a> {
+    fn new(arg: &'a PatType) -> Param<'a> {
+        let ident = match &*arg.pat {
+            Pat::Ident(PatIdent {
+                by_ref: None,
+                subpat: None,
+                ident,
+                ..
+            }) => Some(ident),
+            _ => None,
+        };
+        Param {
+            arg,
+            ident,
+            ty: &arg.ty,
+            is_ref: matches!(peel(&arg.ty), Type::Reference(_)),
+        }
+    }
+}
+
+/// Looks through parentheses and the invisible groups of `macro_rules!` expansions.
+pub fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => peel(&g.elem),
+        Type::Paren(p) => peel(&p.elem),
+        other => other,
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(peel(ty), Type::Tuple(t) if t.elems.is_empty())
+}
+
+/// `Result`, `io::Result`, `std::result::Result`, `anyhow::Result`...: any path whose last
+/// segment is `Result`. An alias named otherwise is a plain value (use `cache_errors` off
+/// and an `unless` if that matters).
+fn is_result(ty: &Type) -> bool {
+    match peel(ty) {
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        _ => false,
+    }
+}
+
+/// Finds the type `Self` in a signature or body, skipping nested items (their `Self` is
+/// their own) but looking inside macro calls, whose tokens syn does not parse.
+struct SelfTypeFinder(bool);
+
+impl Visit<'_> for SelfTypeFinder {
+    fn visit_ident(&mut self, ident: &Ident) {
+        if ident == "Self" {
+            self.0 = true;
+        }
+    }
+    fn visit_item(&mut self, _: &Item) {}
+    fn visit_macro(&mut self, mac: &syn::Macro) {
+        visit::visit_macro(self, mac);
+        if tokens_mention(mac.tokens.clone(), "Self") {
+            self.0 = true;
+        }
+    }
+}
+
+fn tokens_mention(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == name,
+        TokenTree::Group(g) => tokens_mention(g.stream(), name),
+        _ => false,
+    })
+}
+
+/// The names an expression may read: every identifier that is not a field, method or path
+/// continuation (`a.b`, `a.b()`, `a::b`), plus the captures of format strings
+/// (`"{symbol}"`, `"{symbol:?}"`). A superset is harmless (the extra parameter is unused in
+/// `invalidate_f`); a miss would make `invalidate_f` fail to compile.
+fn mentioned_names(tokens: TokenStream, names: &mut BTreeSet<String>) {
+    // The previous two tokens, as far as they matter: `.` or `::` before an identifier.
+    let mut after_dot = false;
+    let mut colons = 0;
+    for tt in tokens {
+        let mut dot = false;
+        let mut colon = false;
+        match tt {
+            TokenTree::Group(g) => mentioned_names(g.stream(), names),
+            TokenTree::Ident(ident) => {
+                if !after_dot && colons < 2 {
+                    names.insert(ident.unraw().to_string());
+                }
+            }
+            TokenTree::Punct(p) => {
+                dot = p.as_char() == '.';
+                colon = p.as_char() == ':';
+            }
+            TokenTree::Literal(lit) => {
+                if let Lit::Str(s) = Lit::new(lit) {
+                    format_captures(&s.value(), names);
+                }
+            }
+        }
+        after_dot = dot;
+        colons = if colon { colons + 1 } else { 0 };
+    }
+}
+
+/// The named arguments of a format string: `{name}`, `{name:?}`, `{name:>8}`; `{{` escapes.
+fn format_captures(text: &str, names: &mut BTreeSet<String>) {
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if let Some(after) = rest.strip_prefix('{') {
+            rest = after;
+            continue;
+        }
+        let end = rest.find(['}', ':']).unwrap_or(rest.len());
+        let name = rest[..end].trim();
+        if syn::parse_str::<Ident>(name).is_ok() {
+            names.insert(name.to_owned());
+        }
+        rest = &rest[end..];
+    }
+}
+
+/// Adds the lifetimes that `ty` names to `out`.
+pub fn lifetimes_in(ty: &Type, out: &mut BTreeSet<String>) {
+    struct Collect<'o>(&'o mut BTreeSet<String>);
+    impl Visit<'_> for Collect<'_> {
+        fn visit_lifetime(&mut self, l: &Lifetime) {
+            self.0.insert(l.ident.to_string());
+        }
+    }
+    Collect(out).visit_type(ty);
+}
