@@ -1,0 +1,222 @@
+//! The three sticky notes on the monitor of a web service's developer:
+//!
+//! 1. "the weather forecast changes once a day"      -> `#[cached(ttl = "1d")]`
+//! 2. "a stock price is good for five minutes"      -> `#[cached(ttl = "5m")]`
+//! 3. "a profile is stale the moment it is edited"  -> `invalidate_*` and a tag
+//!
+//! Each trip to the "store" below is a real slow call (20-50 ms). The program prints every
+//! call, whether it was a hit or a miss and how long it took, then the stats of every cache.
+//! Everything runs in process memory: no server.
+//!
+//! Run it with `cargo run --release --example sticky_notes`.
+
+use memocache::testing::advance_clock;
+use memocache::{CacheHandle, cached};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{LazyLock, Mutex};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// A slow upstream: the weather office, the stock exchange, the user database.
+fn trip_to_the_store(ms: u64) {
+    sleep(Duration::from_millis(ms));
+}
+
+/// Note 1: the forecast is published once a day.
+#[cached(ttl = "1d")]
+fn forecast(city: &str) -> String {
+    trip_to_the_store(50);
+    let sky = if city.len().is_multiple_of(2) { "sunny" } else { "rain" };
+    format!("{sky}, {}°C", 10 + city.len())
+}
+
+/// Why a price could not be fetched.
+#[derive(Debug)]
+struct FetchError(String);
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fetch failed: {}", self.0)
+    }
+}
+
+/// Note 2: a stock price is good for five minutes; a failed fetch is not remembered.
+#[cached(ttl = "5m", key = symbol.to_uppercase())]
+fn stock_price(symbol: &str) -> Result<f64, FetchError> {
+    trip_to_the_store(30);
+    if symbol.is_empty() {
+        return Err(FetchError("empty symbol".into()));
+    }
+    let minutes = CLOCK_MINUTES.lock().map_or(0, |m| *m);
+    Ok(100.0 + symbol.len() as f64 + minutes as f64 / 10.0)
+}
+
+/// Minutes the story has advanced the cache clock by (prices drift with time).
+static CLOCK_MINUTES: Mutex<u64> = Mutex::new(0);
+
+/// The user database.
+static USERS: LazyLock<Mutex<HashMap<u64, String>>> = LazyLock::new(|| {
+    Mutex::new(HashMap::from([
+        (1, "Ada".to_string()),
+        (2, "Grace".to_string()),
+    ]))
+});
+
+/// Note 3: a profile is tossed the moment it is edited, by key or by tag.
+#[cached(tags = [format!("user:{id}")])]
+fn profile(id: u64) -> Option<String> {
+    trip_to_the_store(20);
+    let users = USERS.lock().ok()?;
+    users.get(&id).map(|name| format!("{name} (#{id})"))
+}
+
+/// The page that shows a user's profile, cached too, and tagged with the same user.
+#[cached(tags = [format!("user:{id}")])]
+fn profile_page(id: u64) -> String {
+    trip_to_the_store(25);
+    format!(
+        "<h1>{}</h1>",
+        profile(id).unwrap_or_else(|| "nobody".into())
+    )
+}
+
+fn rename(id: u64, name: &str) {
+    if let Ok(mut users) = USERS.lock() {
+        users.insert(id, name.to_string());
+    }
+}
+
+fn pass_minutes(m: u64) {
+    advance_clock(Duration::from_secs(m * 60));
+    if let Ok(mut total) = CLOCK_MINUTES.lock() {
+        *total += m;
+    }
+}
+
+/// Prints one row per call: what was called, what it returned, hit or miss, how long.
+struct Table {
+    row: usize,
+}
+
+impl Table {
+    fn new() -> Self {
+        println!(
+            "{:>3}  {:<34} {:<28} {:<5} {:>9}",
+            "#", "call", "result", "", "time"
+        );
+        println!("{}", "-".repeat(84));
+        Table { row: 0 }
+    }
+
+    fn call<R: fmt::Debug>(&mut self, what: &str, cache: &CacheHandle, f: impl FnOnce() -> R) {
+        let misses = cache.stats().misses;
+        let start = Instant::now();
+        let result = f();
+        let took = start.elapsed();
+        let kind = if cache.stats().misses > misses {
+            "miss"
+        } else {
+            "hit"
+        };
+        self.row += 1;
+        let mut shown = format!("{result:?}");
+        if shown.len() > 28 {
+            shown.truncate(25);
+            shown.push_str("...");
+        }
+        println!(
+            "{:>3}  {what:<34} {shown:<28} {kind:<5} {:>6.2} ms",
+            self.row,
+            took.as_secs_f64() * 1e3
+        );
+    }
+
+    fn note(&self, text: &str) {
+        println!("     -- {text}");
+    }
+}
+
+fn main() {
+    let mut t = Table::new();
+
+    t.note("note 1: the forecast, cached for a day");
+    t.call("forecast(\"Oslo\")", forecast_cache(), || forecast("Oslo"));
+    t.call("forecast(\"Oslo\")", forecast_cache(), || forecast("Oslo"));
+    t.call("forecast(\"Lima\")", forecast_cache(), || forecast("Lima"));
+    pass_minutes(23 * 60);
+    t.note("23 hours later (the cache clock moved; nobody waited)");
+    t.call("forecast(\"Oslo\")", forecast_cache(), || forecast("Oslo"));
+    pass_minutes(60);
+    t.note("a day after it was stored");
+    t.call("forecast(\"Oslo\")", forecast_cache(), || forecast("Oslo"));
+
+    t.note("note 2: a stock price, five minutes; errors are not stored");
+    t.call("stock_price(\"ACME\")", stock_price_cache(), || {
+        stock_price("ACME")
+    });
+    t.call(
+        "stock_price(\"acme\") same key",
+        stock_price_cache(),
+        || stock_price("acme"),
+    );
+    t.call("stock_price(\"\")", stock_price_cache(), || stock_price(""));
+    t.call("stock_price(\"\") again", stock_price_cache(), || {
+        stock_price("")
+    });
+    pass_minutes(4);
+    t.note("4 minutes later");
+    t.call("stock_price(\"ACME\")", stock_price_cache(), || {
+        stock_price("ACME")
+    });
+    pass_minutes(1);
+    t.note("5 minutes after the fetch");
+    t.call("stock_price(\"ACME\")", stock_price_cache(), || {
+        stock_price("ACME")
+    });
+
+    t.note("note 3: a profile, tossed the moment it is edited");
+    t.call("profile(1)", profile_cache(), || profile(1));
+    t.call("profile(1)", profile_cache(), || profile(1));
+    t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    rename(1, "Ada Lovelace");
+    t.note("user 1 renamed: invalidate_profile(1) drops just that entry");
+    let dropped = invalidate_profile(1);
+    t.call("profile(1)", profile_cache(), || profile(1));
+    t.call(
+        "profile_page(1) (still the old page)",
+        profile_page_cache(),
+        || profile_page(1),
+    );
+    rename(1, "Countess Lovelace");
+    let tagged = memocache::invalidate_tag("user:1");
+    t.note(&format!(
+        "renamed again: invalidate_tag(\"user:1\") dropped {tagged} entries in 2 caches"
+    ));
+    t.call("profile(1)", profile_cache(), || profile(1));
+    t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    t.call("profile(2)", profile_cache(), || profile(2));
+    assert!(dropped, "the first edit found profile 1 cached");
+
+    println!();
+    println!(
+        "{:<40} {:>7} {:>5} {:>6} {:>8} {:>7} {:>6}",
+        "cache", "entries", "hits", "misses", "hit rate", "expired", "inval."
+    );
+    println!("{}", "-".repeat(84));
+    for cache in memocache::caches() {
+        let s = cache.stats();
+        println!(
+            "{:<40} {:>7} {:>5} {:>6} {:>7.0}% {:>7} {:>6}",
+            cache.name(),
+            cache.len(),
+            s.hits,
+            s.misses,
+            s.hit_ratio() * 100.0,
+            s.expirations,
+            s.invalidations
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! The attribute's options, one behaviour each: capacity and LRU order, unbounded, key,
+//! name, unless, cache_errors, Result and Option return types.
+
+use memocache::cached;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static SQUARES: AtomicU32 = AtomicU32::new(0);
+
+#[cached(capacity = 2)]
+fn square(n: u64) -> u64 {
+    SQUARES.fetch_add(1, Ordering::SeqCst);
+    n * n
+}
+
+fn runs(counter: &AtomicU32) -> u32 {
+    counter.load(Ordering::SeqCst)
+}
+
+#[test]
+fn capacity_evicts_the_least_recently_used_entry() {
+    square(1);
+    square(2);
+    square(1); // hit: 1 is now the most recently used
+    square(3); // evicts 2
+    assert_eq!(runs(&SQUARES), 3);
+    square(1);
+    assert_eq!(runs(&SQUARES), 3, "1 was kept");
+    square(2);
+    assert_eq!(runs(&SQUARES), 4, "2 was evicted");
+    let s = square_cache().stats();
+    assert_eq!(s.evictions, 2, "storing 2 again evicted 3");
+    assert_eq!(square_cache().len(), 2);
+}
+
+#[cached(unbounded)]
+fn identity(n: u64) -> u64 {
+    n
+}
+
+#[test]
+fn unbounded_keeps_more_than_the_default_capacity() {
+    let n = memocache::DEFAULT_CAPACITY as u64 + 5_000;
+    for i in 0..n {
+        identity(i);
+    }
+    assert_eq!(identity_cache().len() as u64, n);
+    assert_eq!(identity_cache().stats().evictions, 0);
+}
+
+#[cached]
+fn default_bound(n: u64) -> u64 {
+    n
+}
+
+#[test]
+fn the_default_capacity_bounds_a_cache() {
+    for i in 0..(memocache::DEFAULT_CAPACITY as u64 * 2) {
+        default_bound(i);
+    }
+    assert!(default_bound_cache().len() <= memocache::DEFAULT_CAPACITY);
+    assert!(default_bound_cache().stats().evictions >= memocache::DEFAULT_CAPACITY as u64);
+}
+
+static QUOTES: AtomicU32 = AtomicU32::new(0);
+
+struct Http;
+
+impl Http {
+    fn get(&self, symbol: &str) -> f64 {
+        QUOTES.fetch_add(1, Ordering::SeqCst);
+        symbol.len() as f64
+    }
+}
+
+#[cached(key = symbol.to_uppercase())]
+fn quote(symbol: &str, client: &Http) -> f64 {
+    client.get(symbol)
+}
+
+#[test]
+fn key_expression_picks_what_identifies_a_call() {
+    let http = Http;
+    assert_eq!(quote("acme", &http), 4.0);
+    assert_eq!(quote("ACME", &http), 4.0);
+    assert_eq!(
+        runs(&QUOTES),
+        1,
+        "the client is not part of the key, the case is folded"
+    );
+    // The helpers take only the parameters the key reads.
+    assert!(invalidate_quote("Acme"));
+    assert!(!invalidate_quote("Acme"));
+    quote("acme", &http);
+    assert_eq!(runs(&QUOTES), 2);
+}
+
+#[cached(key = format!("{user}/{item}"))]
+fn cart_line(user: u32, item: &str, _verbose: bool) -> String {
+    format!("{user} has {item}")
+}
+
+#[test]
+fn key_expression_may_capture_parameters_in_a_format_string() {
+    assert_eq!(cart_line(1, "pen", false), "1 has pen");
+    assert_eq!(cart_line(1, "pen", true), "1 has pen");
+    assert_eq!(cart_line_cache().stats().hits, 1);
+    assert!(invalidate_cart_line(1, "pen"));
+}
+
+#[cached(name = "prices")]
+fn named(n: u64) -> u64 {
+    n
+}
+
+#[cached]
+fn unnamed(n: u64) -> u64 {
+    n
+}
+
+#[test]
+fn name_sets_what_stats_and_the_registry_show() {
+    assert_eq!(named_cache().name(), "prices");
+    assert_eq!(unnamed_cache().name(), "options::unnamed");
+}
+
+static LOOKUPS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(unless = Option::is_none)]
+fn find_user(id: u32) -> Option<String> {
+    LOOKUPS.fetch_add(1, Ordering::SeqCst);
+    (id < 10).then(|| format!("user {id}"))
+}
+
+#[test]
+fn unless_returns_but_does_not_store() {
+    assert_eq!(find_user(99), None);
+    assert_eq!(find_user(99), None);
+    assert_eq!(runs(&LOOKUPS), 2, "None was not stored");
+    assert_eq!(find_user(1).as_deref(), Some("user 1"));
+    assert_eq!(find_user(1).as_deref(), Some("user 1"));
+    assert_eq!(runs(&LOOKUPS), 3, "Some was stored");
+}
+
+static OPTIONS: AtomicU32 = AtomicU32::new(0);
+
+#[cached]
+fn maybe(id: u32) -> Option<u32> {
+    OPTIONS.fetch_add(1, Ordering::SeqCst);
+    id.is_multiple_of(2).then_some(id)
+}
+
+#[test]
+fn option_return_types_store_none_like_any_value() {
+    assert_eq!(maybe(1), None);
+    assert_eq!(maybe(1), None);
+    assert_eq!(runs(&OPTIONS), 1);
+}
+
+static PARSES: AtomicU32 = AtomicU32::new(0);
+
+#[cached]
+fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
+    PARSES.fetch_add(1, Ordering::SeqCst);
+    s.parse()
+}
+
+#[test]
+fn only_ok_is_stored_by_default() {
+    assert!(parse("x").is_err());
+    assert!(parse("x").is_err());
+    assert_eq!(runs(&PARSES), 2, "Err was not stored");
+    assert_eq!(parse("7"), Ok(7));
+    assert_eq!(parse("7"), Ok(7));
+    assert_eq!(runs(&PARSES), 3, "Ok was stored");
+}
+
+static READS: AtomicU32 = AtomicU32::new(0);
+
+#[cached]
+fn read_config(path: &str) -> std::io::Result<String> {
+    READS.fetch_add(1, Ordering::SeqCst);
+    if path.is_empty() {
+        Err(std::io::Error::other("no path"))
+    } else {
+        Ok(format!("config of {path}"))
+    }
+}
+
+#[test]
+fn result_aliases_store_only_ok_too() {
+    assert!(read_config("").is_err());
+    assert!(read_config("").is_err());
+    assert_eq!(runs(&READS), 2);
+    read_config("a").unwrap();
+    read_config("a").unwrap();
+    assert_eq!(runs(&READS), 3);
+}
+
+static CHECKS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(cache_errors)]
+fn check(n: u32) -> Result<u32, String> {
+    CHECKS.fetch_add(1, Ordering::SeqCst);
+    if n > 5 {
+        Err(format!("{n} is too big"))
+    } else {
+        Ok(n)
+    }
+}
+
+#[test]
+fn cache_errors_stores_err_too() {
+    assert_eq!(check(9), Err("9 is too big".to_string()));
+    assert_eq!(check(9), Err("9 is too big".to_string()));
+    assert_eq!(runs(&CHECKS), 1);
+}
+
+#[cached(capacity = 3, ttl = "1h", tti = "5m", single_flight = false, name = "everything", tags = ["all"], unless = |v: &u64| *v == 0)]
+fn every_option(n: u64) -> u64 {
+    n
+}
+
+#[test]
+fn options_combine_in_any_order() {
+    assert_eq!(every_option(0), 0);
+    assert_eq!(every_option(1), 1);
+    assert_eq!(every_option_cache().len(), 1, "0 was not stored");
+    assert_eq!(every_option_cache().name(), "everything");
+}
+
+static NO_ARGS: AtomicU32 = AtomicU32::new(0);
+
+#[cached]
+fn no_arguments() -> u32 {
+    NO_ARGS.fetch_add(1, Ordering::SeqCst) + 100
+}
+
+#[test]
+fn a_function_without_parameters_has_one_entry() {
+    assert_eq!(no_arguments(), 100);
+    assert_eq!(no_arguments(), 100);
+    assert!(invalidate_no_arguments());
+    assert_eq!(no_arguments(), 101);
+}
+
+#[cached]
+fn owned_and_borrowed(name: String, tags: &[u8], n: &u64, flag: bool) -> usize {
+    name.len() + tags.len() + usize::try_from(*n).unwrap() + usize::from(flag)
+}
+
+#[test]
+fn the_default_key_is_every_parameter_owned() {
+    let name = String::from("abc");
+    assert_eq!(owned_and_borrowed(name.clone(), &[1, 2], &3, true), 9);
+    assert_eq!(owned_and_borrowed(name.clone(), &[1, 2], &3, true), 9);
+    assert_eq!(owned_and_borrowed(name.clone(), &[1, 2], &3, false), 8);
+    let s = owned_and_borrowed_cache().stats();
+    assert_eq!((s.hits, s.misses), (1, 2));
+    assert!(invalidate_owned_and_borrowed(name, &[1, 2], &3, true));
+}
