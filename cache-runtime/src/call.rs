@@ -224,51 +224,79 @@ where
     }
 }
 
+/// What one look at the store decided: the answer, or a run of the body to wait for.
+enum Step<R, P: Policy<R>, L: KeyRef> {
+    Answer(Lookup<R, Ticket<R, P, L::Owned>>),
+    /// Another caller runs the body; the key comes back for the next look.
+    Wait(Arc<Flight<L::Owned, P::Stored>>, L),
+}
+
+/// One look at the store, the part of a lookup that is the same for threads and tasks.
+#[inline]
+fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
+    store: &'static Store<L::Owned, P::Stored>,
+    hash: u64,
+    key: L,
+    mode: Mode,
+    stale: &mut Option<S>,
+) -> Step<R, P, L> {
+    let answer = match store.begin(hash, &key, mode == Mode::Refresh) {
+        Begin::Hit(v) | Begin::Stale(v, None) => Lookup::Hit(P::restore(v)),
+        Begin::Stale(v, Some(lead)) => {
+            // The stale entry's refresh runs elsewhere if it can; else this caller runs it
+            // and answers with the fresh value, while everyone else gets the stale one.
+            let started = match stale.take() {
+                Some(s) => s.start(store, key.into_owned_key(), lead),
+                None => Err((key.into_owned_key(), lead)),
+            };
+            match started {
+                Ok(()) => {
+                    store.count_hit();
+                    Lookup::Hit(P::restore(v))
+                }
+                Err((owned, lead)) => {
+                    store.count_miss();
+                    Lookup::Miss(Ticket::lead(store, hash, owned, lead))
+                }
+            }
+        }
+        Begin::Lead(lead) => Lookup::Miss(Ticket::lead(store, hash, key.into_owned_key(), lead)),
+        Begin::Wait(flight) => return Step::Wait(flight, key),
+    };
+    Step::Answer(answer)
+}
+
 #[inline]
 fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     handle: &'static CacheHandle,
     mode: Mode,
     _policy: P,
     config: impl FnOnce() -> Config,
-    key: L,
+    mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
     let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
         return Lookup::Miss(Ticket::uncached());
     };
     let hash = store.hash(&key);
+    let mut stale = Some(stale);
     loop {
-        match store.begin(hash, &key, mode == Mode::Refresh) {
-            Begin::Hit(v) | Begin::Stale(v, None) => return Lookup::Hit(P::restore(v)),
-            Begin::Stale(v, Some(lead)) => {
-                return match stale.start(store, key.to_owned_key(), lead) {
-                    Ok(()) => {
-                        store.count_hit();
-                        Lookup::Hit(P::restore(v))
-                    }
-                    // The caller refreshes and answers with the fresh value; everyone else
-                    // gets the stale one meanwhile.
-                    Err((owned, lead)) => {
-                        store.count_miss();
-                        Lookup::Miss(Ticket::lead(store, hash, owned, lead))
-                    }
-                };
+        let flight = match step(store, hash, key, mode, &mut stale) {
+            Step::Answer(answer) => return answer,
+            Step::Wait(flight, k) => {
+                key = k;
+                flight
             }
-            Begin::Lead(lead) => {
-                return Lookup::Miss(Ticket::lead(store, hash, key.into_owned_key(), lead));
-            }
-            Begin::Wait(flight) => {
-                if flight.led_by_current_thread() {
-                    // The body calls itself with the same key: waiting would never end.
-                    return Lookup::Miss(Ticket::uncached());
-                }
-                if let Some(v) = flight.wait() {
-                    store.count_hit();
-                    return Lookup::Hit(P::restore(v));
-                }
-                // The run ended with nothing to share: look again (and maybe run it).
-            }
+        };
+        if flight.led_by_current_thread() {
+            // The body calls itself with the same key: waiting would never end.
+            return Lookup::Miss(Ticket::uncached());
         }
+        if let Some(v) = flight.wait() {
+            store.count_hit();
+            return Lookup::Hit(P::restore(v));
+        }
+        // The run ended with nothing to share: look again (and maybe run it).
     }
 }
 
@@ -375,39 +403,27 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
     mode: Mode,
     _policy: P,
     config: impl FnOnce() -> Config,
-    key: L,
+    mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
     let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
         return Lookup::Miss(Ticket::uncached());
     };
     let hash = store.hash(&key);
+    let mut stale = Some(stale);
     loop {
-        match store.begin(hash, &key, mode == Mode::Refresh) {
-            Begin::Hit(v) | Begin::Stale(v, None) => return Lookup::Hit(P::restore(v)),
-            Begin::Stale(v, Some(lead)) => {
-                return match stale.start(store, key.to_owned_key(), lead) {
-                    Ok(()) => {
-                        store.count_hit();
-                        Lookup::Hit(P::restore(v))
-                    }
-                    Err((owned, lead)) => {
-                        store.count_miss();
-                        Lookup::Miss(Ticket::lead(store, hash, owned, lead))
-                    }
-                };
+        let flight = match step(store, hash, key, mode, &mut stale) {
+            Step::Answer(answer) => return answer,
+            Step::Wait(flight, k) => {
+                key = k;
+                flight
             }
-            Begin::Lead(lead) => {
-                return Lookup::Miss(Ticket::lead(store, hash, key.into_owned_key(), lead));
-            }
-            Begin::Wait(flight) => {
-                // No same-thread check here: tasks share threads, and a task that waits
-                // for another task's run on the same thread is not waiting for itself.
-                if let Some(v) = (WaitFlight { flight }).await {
-                    store.count_hit();
-                    return Lookup::Hit(P::restore(v));
-                }
-            }
+        };
+        // No same-thread check here: tasks share threads, and a task that waits for
+        // another task's run on the same thread is not waiting for itself.
+        if let Some(v) = (WaitFlight { flight }).await {
+            store.count_hit();
+            return Lookup::Hit(P::restore(v));
         }
     }
 }
