@@ -279,6 +279,11 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
         return Lookup::Miss(Ticket::uncached());
     };
     let hash = store.hash(&key);
+    if mode == Mode::Lookup
+        && let Some(v) = store.fresh(hash, &key)
+    {
+        return Lookup::Hit(P::restore(v));
+    }
     let mut stale = Some(stale);
     loop {
         let flight = match step(store, hash, key, mode, &mut stale) {
@@ -410,6 +415,11 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
         return Lookup::Miss(Ticket::uncached());
     };
     let hash = store.hash(&key);
+    if mode == Mode::Lookup
+        && let Some(v) = store.fresh(hash, &key)
+    {
+        return Lookup::Hit(P::restore(v));
+    }
     let mut stale = Some(stale);
     loop {
         let flight = match step(store, hash, key, mode, &mut stale) {

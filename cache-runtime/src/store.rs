@@ -215,6 +215,20 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         if self.expiry.any() { clock::now() } else { 0 }
     }
 
+    /// The hit path: a fresh value for `key`, if there is one. Anything else (a miss, a
+    /// stale or expired entry) is left to [`Store::begin`].
+    #[inline]
+    pub(crate) fn fresh<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<V> {
+        let now = self.now();
+        let mut shard = self.shard(hash);
+        let i = shard.find(hash, key)?;
+        if !matches!(shard.age(i, now, &self.expiry), Age::Fresh) {
+            return None;
+        }
+        shard.stats.hits += 1;
+        Some(shard.hit(i, now, &self.expiry, self.promotion))
+    }
+
     /// Looks `key` up; on a miss, registers the caller as the one to run the body.
     #[inline]
     pub(crate) fn begin<L: KeyRef<Owned = K>>(
