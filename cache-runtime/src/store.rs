@@ -42,9 +42,8 @@ pub(crate) struct Node<K, V> {
     prev: u32,
     /// Towards the least recently used end.
     next: u32,
-    /// When `ttl` runs out (`u64::MAX`: never).
-    hard: u64,
-    /// When the entry stops being fresh: `min(hard, last use + tti)`.
+    /// When the entry stops being fresh: `min(hard, last use + tti)`, where `hard` is when
+    /// its `ttl` runs out (see [`Shard::hard`]).
     deadline: u64,
 }
 
@@ -74,6 +73,12 @@ struct Expiry {
 impl Expiry {
     fn any(&self) -> bool {
         self.ttl != u64::MAX || self.tti != u64::MAX
+    }
+
+    /// Whether entries need their `ttl` deadline kept apart from `deadline`: only when a
+    /// `tti` moves `deadline` and a `ttl` bounds it.
+    fn keeps_hard(&self) -> bool {
+        self.ttl != u64::MAX && self.tti != u64::MAX
     }
 }
 
@@ -130,6 +135,9 @@ pub(crate) struct Store<K, V> {
 struct Shard<K, V> {
     index: HashTable<u32>,
     nodes: Vec<Node<K, V>>,
+    /// The `ttl` deadline of each entry, beside `nodes`, when [`Expiry::keeps_hard`]:
+    /// every other cache saves the eight bytes an entry.
+    hards: Vec<u64>,
     /// Most recently used.
     head: u32,
     /// Least recently used: evicted first.
@@ -174,6 +182,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 Padded(Mutex::new(Shard {
                     index: HashTable::new(),
                     nodes: Vec::new(),
+                    hards: Vec::new(),
                     head: NIL,
                     tail: NIL,
                     capacity: capacity.min(MAX_SLOTS),
@@ -370,6 +379,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 shard.head = NIL;
                 shard.tail = NIL;
                 shard.cursor = 0;
+                shard.hards = Vec::new();
                 std::mem::take(&mut shard.nodes)
             };
             drop(nodes);
@@ -435,15 +445,26 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
+    /// When entry `i`'s `ttl` runs out (`u64::MAX`: never).
+    #[inline]
+    fn hard(&self, i: u32, expiry: &Expiry) -> u64 {
+        if expiry.keeps_hard() {
+            self.hards[i as usize]
+        } else if expiry.tti == u64::MAX {
+            self.nodes[i as usize].deadline
+        } else {
+            u64::MAX
+        }
+    }
+
     #[inline]
     fn age(&self, i: u32, now: u64, expiry: &Expiry) -> Age {
-        let n = &self.nodes[i as usize];
-        if now < n.deadline {
-            Age::Fresh
-        } else if expiry.stale != 0
-            && n.deadline == n.hard
-            && now < n.hard.saturating_add(expiry.stale)
-        {
+        let deadline = self.nodes[i as usize].deadline;
+        if now < deadline {
+            return Age::Fresh;
+        }
+        let hard = self.hard(i, expiry);
+        if expiry.stale != 0 && deadline == hard && now < hard.saturating_add(expiry.stale) {
             Age::Stale
         } else {
             Age::Expired
@@ -453,11 +474,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Reads a live entry: refreshes its idle deadline and moves it to the front.
     #[inline]
     fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, promotion: Promotion) -> V {
+        let hard = self.hard(i, expiry);
         let n = &mut self.nodes[i as usize];
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
         let value = n.value.clone();
         if expiry.tti != u64::MAX && now < n.deadline {
-            n.deadline = n.hard.min(now.saturating_add(expiry.tti));
+            n.deadline = hard.min(now.saturating_add(expiry.tti));
         }
         let promote = match promotion {
             Promotion::Always => true,
@@ -491,15 +513,28 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             return;
         }
         let hard = now.saturating_add(expiry.ttl);
-        let i = u32::try_from(self.nodes.len()).unwrap_or(NIL);
+        let len = self.nodes.len();
+        let i = u32::try_from(len).unwrap_or(NIL);
+        if len == self.nodes.capacity() {
+            // Grow by half, never past the shard's capacity: a full shard has no slack.
+            let more = (len / 2)
+                .max(8)
+                .min(self.capacity.saturating_sub(len).max(1));
+            self.nodes.reserve_exact(more);
+            if expiry.keeps_hard() {
+                self.hards.reserve_exact(more);
+            }
+        }
         self.nodes.push(Node {
             key,
             value,
             prev: NIL,
             next: NIL,
-            hard,
             deadline: hard.min(now.saturating_add(expiry.tti)),
         });
+        if expiry.keeps_hard() {
+            self.hards.push(hard);
+        }
         self.push_front(i);
         let nodes = &self.nodes;
         self.index
@@ -552,6 +587,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
         let last = (self.nodes.len() - 1) as u32;
         let node = self.nodes.swap_remove(i as usize);
+        if !self.hards.is_empty() {
+            self.hards.swap_remove(i as usize);
+        }
         if i != last {
             let (prev, next) = (self.nodes[i as usize].prev, self.nodes[i as usize].next);
             self.link_prev(next, i);
@@ -573,6 +611,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         let len = self.nodes.len();
         if self.nodes.capacity() > 64 && len * 4 < self.nodes.capacity() {
             self.nodes.shrink_to(len * 2);
+            self.hards.shrink_to(len * 2);
             let nodes = &self.nodes;
             self.index
                 .shrink_to(len, |&j| hasher.hash_one(&nodes[j as usize].key));

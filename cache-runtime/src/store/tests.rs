@@ -62,6 +62,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     fn check(&self, hasher: &Hasher) {
         let n = self.nodes.len();
         assert_eq!(self.index.len(), n, "index size");
+        assert!(
+            self.hards.is_empty() || self.hards.len() == n,
+            "ttl deadlines beside nodes"
+        );
         for (i, node) in self.nodes.iter().enumerate() {
             let h = hasher.hash_one(&node.key);
             let found = self
@@ -141,7 +145,20 @@ fn shard_count_follows_capacity_and_cores() {
 
 #[test]
 fn removals_in_any_order_keep_slab_list_index_and_tags_consistent() {
-    let s = store(&Config::new().capacity(300));
+    // The second configuration keeps each entry's ttl deadline beside the slab.
+    for config in [
+        Config::new().capacity(300),
+        Config::new()
+            .capacity(300)
+            .ttl(Duration::from_secs(3600))
+            .tti(Duration::from_secs(600)),
+    ] {
+        removals_stay_consistent(&config);
+    }
+}
+
+fn removals_stay_consistent(config: &Config) {
+    let s = store(config);
     let mut rng = XorShift(7);
     for _ in 0..20_000 {
         let k = rng.below(500);
