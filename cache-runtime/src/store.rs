@@ -27,8 +27,6 @@ const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// A bounded cache gets no more shards than keep this many entries each, so a small
 /// capacity (under `2 * MIN_PER_SHARD`) has a single shard and exact LRU order.
 pub(crate) const MIN_PER_SHARD: usize = 256;
-/// In a sharded cache, one hit in this many moves its entry to the front of the list.
-const PROMOTE_EVERY: u64 = 8;
 /// Expired entries looked at per store, to purge those nobody reads again.
 const SWEEP_STEP: usize = 2;
 
@@ -47,19 +45,31 @@ pub(crate) struct Node<K, V> {
     deadline: u64,
 }
 
-/// When a hit moves its entry to the front of its shard's LRU list.
-///
-/// Moving an entry writes to three entries (its neighbours and the old front), which
-/// costs a hit about a third of its time. A single-shard cache (capacity under
-/// `2 * MIN_PER_SHARD`) keeps exact LRU order. A sharded cache's order is per shard
-/// anyway, so it samples: one hit in [`PROMOTE_EVERY`] promotes, and an entry that is
-/// read often is promoted often, while a rarely read one drifts to the end and goes first.
-#[derive(Clone, Copy)]
-enum Promotion {
-    Always,
-    Sampled,
-    /// Unbounded: nothing is ever evicted, so the order does not matter.
-    Never,
+/// Entries taken out under a shard's lock, dropped after it is released (their `Drop` is
+/// user code). One entry, the common case of a store that evicts, needs no allocation.
+pub(crate) struct Graveyard<K, V> {
+    one: Option<Node<K, V>>,
+    more: Vec<Node<K, V>>,
+}
+
+impl<K, V> Graveyard<K, V> {
+    fn new() -> Self {
+        Graveyard {
+            one: None,
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, node: Node<K, V>) {
+        match self.one {
+            None => self.one = Some(node),
+            Some(_) => self.more.push(node),
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.one.is_some()) + self.more.len()
+    }
 }
 
 /// The expiry settings in clock nanoseconds (`u64::MAX`: none).
@@ -124,8 +134,9 @@ pub(crate) struct Store<K, V> {
     hasher: Hasher,
     expiry: Expiry,
     single_flight: bool,
-    /// When a hit moves its entry to the front of the LRU list (see [`Promotion`]).
-    promotion: Promotion,
+    /// Whether a hit moves its entry to the front of its shard's LRU list: not in an
+    /// unbounded cache, which evicts nothing.
+    promote: bool,
     /// Calls counted outside the shards: answered by another caller's run, or by a stale
     /// value whose refresh runs elsewhere (hits), or refreshing a stale value (misses).
     extra_hits: AtomicU64,
@@ -205,11 +216,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 stale: config.ttl.and(config.stale).map_or(0, clock::nanos),
             },
             single_flight: config.single_flight,
-            promotion: match (config.capacity, n) {
-                (None, _) => Promotion::Never,
-                (Some(_), 1) => Promotion::Always,
-                (Some(_), _) => Promotion::Sampled,
-            },
+            promote: config.capacity.is_some(),
             extra_hits: AtomicU64::new(0),
             extra_misses: AtomicU64::new(0),
         }
@@ -235,7 +242,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             return None;
         }
         shard.stats.hits += 1;
-        Some(shard.hit(i, now, &self.expiry, self.promotion))
+        Some(shard.hit(i, now, &self.expiry, self.promote))
     }
 
     /// Looks `key` up; on a miss, registers the caller as the one to run the body.
@@ -255,10 +262,10 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 match shard.age(i, now, &self.expiry) {
                     Age::Fresh => {
                         shard.stats.hits += 1;
-                        return Begin::Hit(shard.hit(i, now, &self.expiry, self.promotion));
+                        return Begin::Hit(shard.hit(i, now, &self.expiry, self.promote));
                     }
                     Age::Stale => {
-                        let value = shard.hit(i, now, &self.expiry, self.promotion);
+                        let value = shard.hit(i, now, &self.expiry, self.promote);
                         // The first caller to find the entry stale starts its refresh (counted
                         // by the caller: a miss if it runs the body, a hit if the refresh runs
                         // elsewhere); the others are served the stale value (hits).
@@ -313,7 +320,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         flight: Option<&Arc<Flight<K, V>>>,
     ) {
         let now = self.now();
-        let mut dead = Vec::new();
+        let mut dead = Graveyard::new();
         let mut shard = self.shard(hash);
         let mut waiters = false;
         if let Some(f) = flight {
@@ -340,7 +347,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             );
         }
         drop(shard);
-        if let Some(f) = flight {
+        // Without waiters there is no one to wake: a condvar's notify is a system call.
+        if let (Some(f), true) = (flight, waiters) {
             f.finish(for_waiters);
         }
         drop(dead);
@@ -389,7 +397,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
     pub(crate) fn invalidate_tag(&self, tag: &str) -> usize {
         let mut count = 0;
         for s in &self.shards {
-            let mut dead = Vec::new();
+            let mut dead = Graveyard::new();
             let mut shard = lock(&s.0);
             let Some(slots) = shard.tags.as_mut().map(|t| t.take(tag)) else {
                 continue;
@@ -473,7 +481,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
 
     /// Reads a live entry: refreshes its idle deadline and moves it to the front.
     #[inline]
-    fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, promotion: Promotion) -> V {
+    fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, promote: bool) -> V {
         let hard = self.hard(i, expiry);
         let n = &mut self.nodes[i as usize];
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
@@ -481,11 +489,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if expiry.tti != u64::MAX && now < n.deadline {
             n.deadline = hard.min(now.saturating_add(expiry.tti));
         }
-        let promote = match promotion {
-            Promotion::Always => true,
-            Promotion::Sampled => self.stats.hits.is_multiple_of(PROMOTE_EVERY),
-            Promotion::Never => false,
-        };
         if promote && self.head != i {
             self.unlink(i);
             self.push_front(i);
@@ -503,7 +506,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         now: u64,
         expiry: &Expiry,
         hasher: &Hasher,
-        dead: &mut Vec<Node<K, V>>,
+        dead: &mut Graveyard<K, V>,
     ) {
         let nodes = &self.nodes;
         if let Some(&i) = self.index.find(hash, |&j| nodes[j as usize].key == key) {
@@ -554,7 +557,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
 
     /// Looks at the next few entries and removes the expired ones, so that entries nobody
     /// reads again do not stay (amortised over stores, whatever the keys).
-    fn sweep(&mut self, now: u64, expiry: &Expiry, hasher: &Hasher, dead: &mut Vec<Node<K, V>>) {
+    fn sweep(&mut self, now: u64, expiry: &Expiry, hasher: &Hasher, dead: &mut Graveyard<K, V>) {
         for _ in 0..SWEEP_STEP {
             if self.nodes.is_empty() {
                 return;
@@ -666,8 +669,14 @@ impl<K, V> Store<K, V> {
     /// Ends a run that produced nothing (the body panicked or its future was dropped): the
     /// waiters wake and one of them runs the body.
     pub(crate) fn abandon(&self, flight: &Arc<Flight<K, V>>) {
-        self.shard(flight.hash).forget_flight(flight);
-        flight.finish(None);
+        let mut shard = self.shard(flight.hash);
+        shard.forget_flight(flight);
+        // As in `complete`: once out of the table the count of waiters is final.
+        let waiters = Arc::strong_count(flight) > 1;
+        drop(shard);
+        if waiters {
+            flight.finish(None);
+        }
     }
 }
 
