@@ -101,7 +101,7 @@ pub fn never<R>(_: &R) -> bool {
 
 fn active_store<K, V>(
     handle: &'static CacheHandle,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
 ) -> Option<&'static Store<K, V>>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -124,7 +124,7 @@ pub fn lookup<R, P: Policy<R>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     key: L,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
     lookup_sync(handle, mode, policy, config, key, CallerRefreshes)
@@ -137,7 +137,7 @@ pub fn lookup_stale<R, P: Policy<R>, L: KeyRef, F>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     key: L,
     refresh: F,
 ) -> Lookup<R, Ticket<R, P, L::Owned>>
@@ -271,7 +271,7 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
     handle: &'static CacheHandle,
     mode: Mode,
     _policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
@@ -311,7 +311,7 @@ pub async fn lookup_async<R, P: Policy<R>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     key: L,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
     lookup_async_with(handle, mode, policy, config, key, CallerRefreshes).await
@@ -323,7 +323,7 @@ pub async fn lookup_stale_async<R, P: Policy<R>, L: KeyRef, F, Fut>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     key: L,
     refresh: F,
 ) -> Lookup<R, Ticket<R, P, L::Owned>>
@@ -407,7 +407,7 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
     handle: &'static CacheHandle,
     mode: Mode,
     _policy: P,
-    config: impl FnOnce() -> Config,
+    config: fn() -> Config,
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {

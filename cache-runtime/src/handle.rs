@@ -158,10 +158,7 @@ impl CacheHandle {
     /// The store for keys `K` and values `V`, created on first use with `config()`; `None`
     /// when caching is disabled.
     #[inline]
-    pub(crate) fn store<K, V>(
-        &'static self,
-        config: impl FnOnce() -> Config,
-    ) -> Option<&'static Store<K, V>>
+    pub(crate) fn store<K, V>(&'static self, config: fn() -> Config) -> Option<&'static Store<K, V>>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
@@ -195,20 +192,19 @@ impl CacheHandle {
     }
 
     #[cold]
-    fn init<K, V>(&'static self, config: impl FnOnce() -> Config) -> Option<&'static Store<K, V>>
+    fn init<K, V>(&'static self, config: fn() -> Config) -> Option<&'static Store<K, V>>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let mut config = Some(config);
         let mut created = false;
         let primary = *self.primary.get_or_init(|| {
             if *DISABLED {
                 return None;
             }
             created = true;
-            let build = config.take()?;
-            let store: &'static dyn ErasedStore = Box::leak(Box::new(Store::<K, V>::new(&build())));
+            let store: &'static dyn ErasedStore =
+                Box::leak(Box::new(Store::<K, V>::new(&config())));
             Some(store)
         });
         if created {
@@ -220,14 +216,13 @@ impl CacheHandle {
         let any: &'static dyn Any = primary?;
         match any.downcast_ref::<Store<K, V>>() {
             Some(s) => Some(s),
-            // Another thread created the store for other types (a generic `impl`); when this
-            // thread created it, the types match and `config` was used.
-            None => config.take().map(|c| self.other(c)),
+            // Another thread created the store for other types (a generic `impl`).
+            None => Some(self.other(config)),
         }
     }
 
     #[cold]
-    fn other<K, V>(&'static self, config: impl FnOnce() -> Config) -> &'static Store<K, V>
+    fn other<K, V>(&'static self, config: fn() -> Config) -> &'static Store<K, V>
     where
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
