@@ -300,3 +300,19 @@ fn a_run_overtaken_by_an_invalidation_stores_nothing() {
     );
     assert_eq!(get(&s, 5), None);
 }
+
+#[test]
+fn keys_spread_over_the_shards() {
+    let s = store(&Config::new().capacity(100_000));
+    let n = s.shards.len();
+    assert!(n > 1);
+    for k in 0..1024 {
+        put(&s, k, k);
+    }
+    let lens: Vec<usize> = s.shards.iter().map(|sh| lock(&sh.0).nodes.len()).collect();
+    let fair = 1024 / n;
+    assert!(
+        lens.iter().all(|&l| l > fair / 2 && l < fair * 2),
+        "entries per shard: {lens:?}"
+    );
+}
