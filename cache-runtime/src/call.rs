@@ -266,6 +266,28 @@ fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     Step::Answer(answer)
 }
 
+/// The start of every lookup: the store and the key's hash, or the answer already (no
+/// store under a bypass or `MEMOCACHE_DISABLE`; a fresh hit, by the short path).
+#[inline]
+#[allow(clippy::type_complexity)] // the store and hash, or a whole lookup's answer
+fn start<R, P: Policy<R>, L: KeyRef>(
+    handle: &'static CacheHandle,
+    mode: Mode,
+    config: fn() -> Config,
+    key: &L,
+) -> Result<(&'static Store<L::Owned, P::Stored>, u64), Lookup<R, Ticket<R, P, L::Owned>>> {
+    let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
+        return Err(Lookup::Miss(Ticket::uncached()));
+    };
+    let hash = store.hash(key);
+    if mode == Mode::Lookup
+        && let Some(v) = store.fresh(hash, key)
+    {
+        return Err(Lookup::Hit(P::restore(v)));
+    }
+    Ok((store, hash))
+}
+
 #[inline]
 fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     handle: &'static CacheHandle,
@@ -275,15 +297,10 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
-        return Lookup::Miss(Ticket::uncached());
+    let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
-    let hash = store.hash(&key);
-    if mode == Mode::Lookup
-        && let Some(v) = store.fresh(hash, &key)
-    {
-        return Lookup::Hit(P::restore(v));
-    }
     let mut stale = Some(stale);
     loop {
         let flight = match step(store, hash, key, mode, &mut stale) {
@@ -411,15 +428,10 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
-        return Lookup::Miss(Ticket::uncached());
+    let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
-    let hash = store.hash(&key);
-    if mode == Mode::Lookup
-        && let Some(v) = store.fresh(hash, &key)
-    {
-        return Lookup::Hit(P::restore(v));
-    }
     let mut stale = Some(stale);
     loop {
         let flight = match step(store, hash, key, mode, &mut stale) {
