@@ -24,6 +24,68 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+/// Caches a function's results: a call with arguments seen before returns the stored
+/// result instead of running the body.
+///
+/// ```
+/// use memocache::cached;
+///
+/// #[cached(ttl = "5m", capacity = 1_000, tags = [format!("user:{id}")])]
+/// fn profile(id: u64, lang: &str) -> Result<String, std::io::Error> {
+///     Ok(format!("profile {id} in {lang}")) // a slow trip, in real life
+/// }
+///
+/// profile(7, "en")?;                          // miss: the body runs, `Ok` is stored
+/// profile(7, "en")?;                          // hit
+/// assert!(invalidate_profile(7, "en"));       // drop that entry
+/// profile(7, "en")?;
+/// assert_eq!(memocache::invalidate_tag("user:7"), 1);
+/// assert_eq!(profile_cache().stats().hits, 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Options
+///
+/// All optional, in any order, each at most once:
+///
+/// | option | value | meaning |
+/// |---|---|---|
+/// | `ttl` | `"5m"` (units `ms`, `s`, `m`, `h`, `d`, combined as `"1h30m"`) or a `Duration` expression | an entry is a miss once `ttl` has passed since it was stored |
+/// | `tti` | as `ttl` | an entry is a miss once `tti` has passed since it was last stored or hit |
+/// | `capacity` | integer >= 1, or a `usize` expression | most entries kept (default 10 000); least recently used goes first |
+/// | `unbounded` | flag | no capacity limit |
+/// | `key` | an expression over the parameters | the cache key (default: every parameter but `self`, owned); its type is inferred |
+/// | `name` | string literal | the name in stats and the registry (default: the function's path) |
+/// | `unless` | something callable as `Fn(&R) -> bool` | a result it says true of is returned, not stored |
+/// | `cache_errors` | flag | for a `Result`, store `Err` too (by default only `Ok`) |
+/// | `tags` | `[expr, ...]`, each `Display` | labels for [`invalidate_tag`] |
+/// | `single_flight` | `true` / `false` | concurrent misses on one key run the body once (default `true`) |
+/// | `stale` | as `ttl`; needs `ttl` | for this long after `ttl`, serve the old value at once while one refresh runs |
+///
+/// Duration literals and `capacity` literals are checked at compile time; `ttl`, `tti`,
+/// `stale` and `capacity` expressions are evaluated once, on the first call.
+///
+/// # Generated items
+///
+/// Next to `fn f(a: A, b: &B) -> R`, with the same visibility and `cfg`s:
+///
+/// - `fn invalidate_f(<key params>) -> bool`: removes the entry `f` would read for these
+///   arguments (the parameters the key reads, in order); true if one was there.
+/// - `fn invalidate_all_f()`: removes every entry of `f`.
+/// - `fn refresh_f(a: A, b: &B) -> R`: runs the body now and stores the result.
+/// - `fn f_cache() -> &'static CacheHandle`: name, size, [`CacheStats`], `clear()`.
+///
+/// For an `async fn`, the first three are `async fn` too. In an inherent `impl` block they
+/// are associated functions (`Self::invalidate_f`), taking `&self` only when the key reads
+/// `self`; the receiver is not part of the default key. A function counts as in an `impl`
+/// block when it has a receiver or mentions `Self`; trait `impl` blocks are refused.
+///
+/// # Behaviour
+///
+/// A hit never runs the body; no lock is held while the body runs; a panic in the body
+/// stores nothing and a waiting caller runs the body instead; a cached function may call
+/// itself or other cached functions. An invalidation that lands while the body runs keeps
+/// that run's result out of the cache.
 pub use cache_macros::cached;
 pub use cache_runtime::{
     BypassGuard, CacheHandle, CacheStats, DEFAULT_CAPACITY, bypass, caches, clear_all,

@@ -44,8 +44,11 @@ mod model;
 mod signature;
 mod validate;
 
-/// Caches a function's results: see the `memocache` crate for the options and the
-/// generated helpers.
+/// Caches a function's results.
+///
+/// The options, the generated `invalidate_*`, `invalidate_all_*`, `refresh_*` and `*_cache`
+/// items, and the behaviour are documented where users meet the attribute: on its
+/// re-export, `memocache::cached`.
 #[proc_macro_attribute]
 pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
     cached_impl(attr.into(), item.into()).into()
