@@ -149,11 +149,24 @@ struct Shard<K, V> {
     /// The `ttl` deadline of each entry, beside `nodes`, when [`Expiry::keeps_hard`]:
     /// every other cache saves the eight bytes an entry.
     hards: Vec<u64>,
+    /// The shard's [`Shard::tick`] when each entry last moved to the front, beside `nodes`,
+    /// when `window` is not 0.
+    stamps: Vec<u32>,
     /// Most recently used.
     head: u32,
     /// Least recently used: evicted first.
     tail: u32,
     capacity: usize,
+    /// Counts moves to the front (wrapping): an entry moved fewer than `window` moves ago is
+    /// still in the front part of the list.
+    tick: u32,
+    /// How recently moved an entry may be and still skip the move on a hit: 0 (always
+    /// move: exact LRU) in a single-shard cache, a quarter of the shard's capacity in a
+    /// sharded one. A hit on an entry in the front quarter writes nothing to the list, so
+    /// the hot entries of a busy cache are read without touching other entries' memory;
+    /// such an entry cannot reach the tail without passing the three other quarters, and
+    /// its next hit there moves it.
+    window: u32,
     /// Where the expiry sweep looks next.
     cursor: usize,
     flights: HashTable<Arc<Flight<K, V>>>,
@@ -194,9 +207,16 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                     index: HashTable::new(),
                     nodes: Vec::new(),
                     hards: Vec::new(),
+                    stamps: Vec::new(),
                     head: NIL,
                     tail: NIL,
                     capacity: capacity.min(MAX_SLOTS),
+                    tick: 0,
+                    window: if n == 1 || config.capacity.is_none() {
+                        0
+                    } else {
+                        u32::try_from(capacity / 4).unwrap_or(u32::MAX)
+                    },
                     cursor: 0,
                     flights: HashTable::new(),
                     tags: None,
@@ -388,6 +408,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 shard.tail = NIL;
                 shard.cursor = 0;
                 shard.hards = Vec::new();
+                shard.stamps = Vec::new();
                 std::mem::take(&mut shard.nodes)
             };
             drop(nodes);
@@ -489,7 +510,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if expiry.tti != u64::MAX && now < n.deadline {
             n.deadline = hard.min(now.saturating_add(expiry.tti));
         }
-        if promote && self.head != i {
+        if promote && self.head != i && !self.recently_moved(i) {
             self.unlink(i);
             self.push_front(i);
         }
@@ -527,6 +548,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             if expiry.keeps_hard() {
                 self.hards.reserve_exact(more);
             }
+            if self.window != 0 {
+                self.stamps.reserve_exact(more);
+            }
         }
         self.nodes.push(Node {
             key,
@@ -537,6 +561,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         });
         if expiry.keeps_hard() {
             self.hards.push(hard);
+        }
+        if self.window != 0 {
+            self.stamps.push(0);
         }
         self.push_front(i);
         let nodes = &self.nodes;
@@ -593,6 +620,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if !self.hards.is_empty() {
             self.hards.swap_remove(i as usize);
         }
+        if !self.stamps.is_empty() {
+            self.stamps.swap_remove(i as usize);
+        }
         if i != last {
             let (prev, next) = (self.nodes[i as usize].prev, self.nodes[i as usize].next);
             self.link_prev(next, i);
@@ -615,6 +645,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if self.nodes.capacity() > 64 && len * 4 < self.nodes.capacity() {
             self.nodes.shrink_to(len * 2);
             self.hards.shrink_to(len * 2);
+            self.stamps.shrink_to(len * 2);
             let nodes = &self.nodes;
             self.index
                 .shrink_to(len, |&j| hasher.hash_one(&nodes[j as usize].key));
@@ -645,8 +676,18 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.link_prev(next, prev);
     }
 
+    /// Whether entry `i` moved to the front fewer than `window` moves ago.
+    #[inline]
+    fn recently_moved(&self, i: u32) -> bool {
+        self.window != 0 && self.tick.wrapping_sub(self.stamps[i as usize]) < self.window
+    }
+
     fn push_front(&mut self, i: u32) {
         let old = self.head;
+        if self.window != 0 {
+            self.tick = self.tick.wrapping_add(1);
+            self.stamps[i as usize] = self.tick;
+        }
         {
             let n = &mut self.nodes[i as usize];
             n.prev = NIL;

@@ -145,9 +145,11 @@ fn shard_count_follows_capacity_and_cores() {
 
 #[test]
 fn removals_in_any_order_keep_slab_list_index_and_tags_consistent() {
-    // The second configuration keeps each entry's ttl deadline beside the slab.
+    // The second configuration keeps each entry's ttl deadline beside the slab; the third
+    // is sharded, with move stamps beside it.
     for config in [
         Config::new().capacity(300),
+        Config::new().capacity(1200),
         Config::new()
             .capacity(300)
             .ttl(Duration::from_secs(3600))
@@ -315,4 +317,28 @@ fn keys_spread_over_the_shards() {
         lens.iter().all(|&l| l > fair / 2 && l < fair * 2),
         "entries per shard: {lens:?}"
     );
+}
+
+#[test]
+fn a_sharded_cache_evicts_what_was_not_read_lately() {
+    // 8 shards of 256: hits on the front quarter of a shard do not move entries, yet what is
+    // read keeps being found and what is not goes first.
+    let s = store(&Config::new().capacity(2048));
+    assert!(s.shards.len() > 1);
+    for k in 0..1024 {
+        put(&s, k, k);
+    }
+    let hot: Vec<u64> = (0..1024).step_by(4).collect();
+    for round in 0..8 {
+        for &k in &hot {
+            assert_eq!(get(&s, k), Some(k), "hot key {k}, round {round}");
+        }
+        for k in 0..256 {
+            put(&s, 10_000 + round * 256 + k, k);
+        }
+    }
+    // 2048 cold stores later, every hot key is still there, and the cold ones went.
+    assert!(hot.iter().all(|&k| get(&s, k) == Some(k)));
+    assert!(s.stats().evictions > 0);
+    check(&s);
 }
