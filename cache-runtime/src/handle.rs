@@ -164,13 +164,7 @@ impl CacheHandle {
         V: Clone + Send + Sync + 'static,
     {
         match self.primary.get() {
-            Some(Some(s)) => {
-                let any: &'static dyn Any = *s;
-                match any.downcast_ref::<Store<K, V>>() {
-                    Some(s) => Some(s),
-                    None => Some(self.other(config)),
-                }
-            }
+            Some(Some(s)) => Some(typed(*s).unwrap_or_else(|| self.other(config))),
             Some(None) => None,
             None => self.init(config),
         }
@@ -180,14 +174,10 @@ impl CacheHandle {
     pub(crate) fn existing_store<K: 'static, V: 'static>(
         &'static self,
     ) -> Option<&'static Store<K, V>> {
-        let any: &'static dyn Any = (*self.primary.get()?)?;
-        if let Some(s) = any.downcast_ref::<Store<K, V>>() {
-            return Some(s);
-        }
-        let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-        others.iter().find_map(|s| {
-            let any: &'static dyn Any = *s;
-            any.downcast_ref::<Store<K, V>>()
+        let primary = (*self.primary.get()?)?;
+        typed(primary).or_else(|| {
+            let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
+            others.iter().find_map(|s| typed(*s))
         })
     }
 
@@ -213,12 +203,8 @@ impl CacheHandle {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(self);
         }
-        let any: &'static dyn Any = primary?;
-        match any.downcast_ref::<Store<K, V>>() {
-            Some(s) => Some(s),
-            // Another thread created the store for other types (a generic `impl`).
-            None => Some(self.other(config)),
-        }
+        // Another thread may have created the store for other types (a generic `impl`).
+        Some(typed(primary?).unwrap_or_else(|| self.other(config)))
     }
 
     #[cold]
@@ -228,16 +214,20 @@ impl CacheHandle {
         V: Clone + Send + Sync + 'static,
     {
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-        for s in others.iter() {
-            let any: &'static dyn Any = *s;
-            if let Some(s) = any.downcast_ref::<Store<K, V>>() {
-                return s;
-            }
+        if let Some(s) = others.iter().find_map(|s| typed(*s)) {
+            return s;
         }
         let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config())));
         others.push(store);
         store
     }
+}
+
+/// The store behind `s`, if it is the one for keys `K` and values `V`.
+#[inline]
+fn typed<K: 'static, V: 'static>(s: &'static dyn ErasedStore) -> Option<&'static Store<K, V>> {
+    let any: &'static dyn Any = s;
+    any.downcast_ref()
 }
 
 impl fmt::Debug for CacheHandle {
