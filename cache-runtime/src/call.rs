@@ -7,6 +7,7 @@
 use crate::bypass;
 use crate::config::Config;
 use crate::flight::Flight;
+use crate::front::Fronts;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
 use crate::policy::Policy;
@@ -119,7 +120,7 @@ where
 /// A hit returns the stored value. A miss returns a ticket, after waiting, if another caller
 /// is already running the body for this key, for that run's result. An entry in its
 /// `stale` window is a hit whose refresh the caller runs (the ticket).
-#[inline]
+#[inline(always)]
 pub fn lookup<R, P: Policy<R>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
@@ -127,6 +128,9 @@ pub fn lookup<R, P: Policy<R>, L: KeyRef>(
     config: fn() -> Config,
     key: L,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
+    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+        return Lookup::Hit(v);
+    }
     lookup_sync(handle, mode, policy, config, key, CallerRefreshes)
 }
 
@@ -144,6 +148,9 @@ pub fn lookup_stale<R, P: Policy<R>, L: KeyRef, F>(
 where
     F: FnOnce(&L::Owned) + Send + 'static,
 {
+    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+        return Lookup::Hit(v);
+    }
     lookup_sync(handle, mode, policy, config, key, OnThread(refresh))
 }
 
@@ -266,6 +273,24 @@ fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     Step::Answer(answer)
 }
 
+/// A hit from the calling thread's front (see [`crate::front`]): no lock, no shared write.
+/// Inlined into the caller, ahead of the rest of the lookup, which is not.
+#[inline(always)]
+fn front_hit<R, P: Policy<R>, L: KeyRef>(
+    handle: &'static CacheHandle,
+    mode: Mode,
+    key: &L,
+) -> Option<R> {
+    if mode == Mode::Lookup
+        && let Some(id) = handle.front()
+        && !bypass::active()
+    {
+        Fronts::get::<L::Owned, P::Stored, L>(id, key).map(P::restore)
+    } else {
+        None
+    }
+}
+
 /// The start of every lookup: the store and the key's hash, or the answer already (no
 /// store under a bypass or `MEMOCACHE_DISABLE`; a fresh hit, by the short path).
 #[inline]
@@ -288,7 +313,7 @@ fn start<R, P: Policy<R>, L: KeyRef>(
     Ok((store, hash))
 }
 
-#[inline]
+#[inline(never)]
 fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     handle: &'static CacheHandle,
     mode: Mode,
@@ -428,6 +453,9 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
+    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+        return Lookup::Hit(v);
+    }
     let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
         Ok(found) => found,
         Err(answer) => return answer,

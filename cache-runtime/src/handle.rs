@@ -6,7 +6,7 @@ use crate::store::Store;
 use std::any::Any;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
 
 /// What the handle and the registry need of a store, whatever its key and value types.
@@ -69,6 +69,8 @@ pub struct CacheHandle {
     /// Stores of other key or value types: a function in a generic `impl` has one static
     /// handle for all the types it is instantiated with.
     others: Mutex<Vec<&'static dyn ErasedStore>>,
+    /// The primary store's place in each thread's fronts (`usize::MAX`: it has none).
+    front: AtomicUsize,
     errors: AtomicU64,
 }
 
@@ -88,6 +90,7 @@ impl CacheHandle {
             impl_name: OnceLock::new(),
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
+            front: AtomicUsize::new(usize::MAX),
             errors: AtomicU64::new(0),
         }
     }
@@ -170,6 +173,13 @@ impl CacheHandle {
         }
     }
 
+    /// Where the calling thread's copies of the primary store's entries are, if it keeps any.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<usize> {
+        let id = self.front.load(Ordering::Relaxed);
+        (id != usize::MAX).then_some(id)
+    }
+
     /// The store for `K` and `V` if the function was called already.
     pub(crate) fn existing_store<K: 'static, V: 'static>(
         &'static self,
@@ -193,8 +203,11 @@ impl CacheHandle {
                 return None;
             }
             created = true;
-            let store: &'static dyn ErasedStore =
-                Box::leak(Box::new(Store::<K, V>::new(&config())));
+            let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config(), true)));
+            if let Some(id) = store.front_id() {
+                self.front.store(id, Ordering::Release);
+            }
+            let store: &'static dyn ErasedStore = store;
             Some(store)
         });
         if created {
@@ -217,7 +230,8 @@ impl CacheHandle {
         if let Some(s) = others.iter().find_map(|s| typed(*s)) {
             return s;
         }
-        let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config())));
+        // Only the primary store's copies are looked for (`CacheHandle::front`).
+        let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config(), false)));
         others.push(store);
         store
     }

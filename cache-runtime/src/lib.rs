@@ -17,6 +17,7 @@ mod call;
 mod clock;
 mod config;
 mod flight;
+mod front;
 mod handle;
 mod key;
 mod policy;

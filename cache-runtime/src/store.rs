@@ -11,6 +11,7 @@
 use crate::clock;
 use crate::config::Config;
 use crate::flight::Flight;
+use crate::front::{Fronts, Padded, Replica, ShardFront};
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
 use crate::tags::TagIndex;
@@ -120,11 +121,8 @@ pub(crate) struct Lead<K, V> {
     pub(crate) flight: Option<Arc<Flight<K, V>>>,
 }
 
-/// Pads a shard to its own cache lines, so threads on neighbouring shards do not contend.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// A shard behind its lock, on its own cache lines.
+/// A shard behind its lock, on its own cache lines, so that threads on neighbouring shards
+/// do not contend.
 type LockedShard<K, V> = Padded<Mutex<Shard<K, V>>>;
 
 /// A whole cache: the shards and the settings they share.
@@ -141,6 +139,8 @@ pub(crate) struct Store<K, V> {
     /// value whose refresh runs elsewhere (hits), or refreshing a stale value (misses).
     extra_hits: AtomicU64,
     extra_misses: AtomicU64,
+    /// The threads' fronts (see [`crate::front`]), where they can serve hits.
+    fronts: Option<&'static Fronts>,
 }
 
 struct Shard<K, V> {
@@ -173,6 +173,8 @@ struct Shard<K, V> {
     tags: Option<Box<TagIndex>>,
     epoch: u64,
     stats: CacheStats,
+    /// Where removals void the fronts' copies and moves are published, with fronts.
+    front: Option<ShardFront>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -196,13 +198,40 @@ pub(crate) fn shard_count(capacity: Option<usize>) -> usize {
 }
 
 impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'static> Store<K, V> {
-    pub(crate) fn new(config: &Config) -> Self {
+    /// A store; `front`: whether threads may keep fronts of it (see [`crate::front`]).
+    pub(crate) fn new(config: &Config, front: bool) -> Self {
         let n = shard_count(config.capacity);
+        let hasher = Hasher::default();
+        let capacity_of = |i: usize| {
+            config
+                .capacity
+                .map_or(usize::MAX, |c| c / n + usize::from(i < c % n))
+        };
+        let window_of = |i: usize| {
+            if n == 1 || config.capacity.is_none() {
+                0
+            } else {
+                u32::try_from(capacity_of(i) / 4).unwrap_or(u32::MAX)
+            }
+        };
+        // Fronts only where they change nothing a caller sees (see `crate::front`).
+        let fronts = (front
+            && (n > 1 || config.capacity.is_none())
+            && config.tti.is_none()
+            && !std::mem::needs_drop::<K>()
+            && !std::mem::needs_drop::<V>())
+        .then(|| {
+            let windows: Vec<u32> = (0..n).map(window_of).collect();
+            let fronts: &'static Fronts = Box::leak(Box::new(Fronts::new(
+                hasher.clone(),
+                config.capacity.map(|c| c / n),
+                &windows,
+            )));
+            fronts
+        });
         let shards = (0..n)
             .map(|i| {
-                let capacity = config
-                    .capacity
-                    .map_or(usize::MAX, |c| c / n + usize::from(i < c % n));
+                let capacity = capacity_of(i);
                 Padded(Mutex::new(Shard {
                     index: HashTable::new(),
                     nodes: Vec::new(),
@@ -212,16 +241,13 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                     tail: NIL,
                     capacity: capacity.min(MAX_SLOTS),
                     tick: 0,
-                    window: if n == 1 || config.capacity.is_none() {
-                        0
-                    } else {
-                        u32::try_from(capacity / 4).unwrap_or(u32::MAX)
-                    },
+                    window: window_of(i),
                     cursor: 0,
                     flights: HashTable::new(),
                     tags: None,
                     epoch: 0,
                     stats: CacheStats::default(),
+                    front: fronts.map(|f| f.shard(i)),
                 }))
             })
             .collect();
@@ -229,7 +255,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         Store {
             shards,
             mask: n - 1,
-            hasher: Hasher::default(),
+            hasher,
             expiry: Expiry {
                 ttl: opt(config.ttl),
                 tti: opt(config.tti),
@@ -239,6 +265,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             promote: config.capacity.is_some(),
             extra_hits: AtomicU64::new(0),
             extra_misses: AtomicU64::new(0),
+            fronts,
         }
     }
 
@@ -262,7 +289,18 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             return None;
         }
         shard.stats.hits += 1;
-        Some(shard.hit(i, now, &self.expiry, self.promote))
+        // Only an entry read lately, still in the front quarter of its shard, is copied:
+        // a cold entry's hit would only push a hot one out of the front.
+        let hot = !self.promote || shard.recently_moved(i);
+        let value = shard.hit(i, now, &self.expiry, self.promote);
+        if let Some(fronts) = self.fronts
+            && hot
+        {
+            let marks = shard.marks(i, hash, fronts);
+            drop(shard);
+            copy_to_front(fronts, hash, key, &value, marks);
+        }
+        Some(value)
     }
 
     /// Looks `key` up; on a miss, registers the caller as the one to run the body.
@@ -314,6 +352,11 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         drop(shard);
         drop(expired);
         Begin::Lead(lead)
+    }
+
+    /// Where this store's copies sit in each thread's fronts, if threads keep any.
+    pub(crate) fn front_id(&self) -> Option<usize> {
+        self.fronts.map(|f| f.id)
     }
 
     /// Counts a hit decided outside the shard's lock.
@@ -402,6 +445,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 let mut shard = lock(&s.0);
                 shard.stats.invalidations += shard.nodes.len() as u64;
                 shard.epoch += 1;
+                if let Some(f) = &shard.front {
+                    f.bump_all();
+                }
                 shard.index = HashTable::new();
                 shard.tags = None;
                 shard.head = NIL;
@@ -443,12 +489,24 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             total.add(&lock(&s.0).stats);
         }
         total.hits += self.extra_hits.load(Ordering::Relaxed);
+        total.hits += self.fronts.map_or(0, Fronts::hits);
         total.misses += self.extra_misses.load(Ordering::Relaxed);
         total
     }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
+    /// What a front's copy of entry `i` records: the version of its stripe, its deadline
+    /// and its move stamp.
+    fn marks(&self, i: u32, hash: u64, fronts: &Fronts) -> (u64, u64, u32) {
+        let stamp = if self.window == 0 {
+            0
+        } else {
+            self.stamps[i as usize]
+        };
+        (fronts.version(hash), self.nodes[i as usize].deadline, stamp)
+    }
+
     #[inline]
     fn find<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<u32> {
         let nodes = &self.nodes;
@@ -611,6 +669,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
             e.remove();
         }
+        if let Some(f) = &self.front {
+            f.bump(h);
+        }
         if let Some(t) = &mut self.tags {
             t.remove_slot(i);
         }
@@ -687,6 +748,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if self.window != 0 {
             self.tick = self.tick.wrapping_add(1);
             self.stamps[i as usize] = self.tick;
+            if let Some(f) = &self.front {
+                f.set_tick(self.tick);
+            }
         }
         {
             let n = &mut self.nodes[i as usize];
@@ -696,6 +760,31 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.link_prev(old, i);
         self.head = i;
     }
+}
+
+/// Copies an entry the store just served into the calling thread's front; out of line, so
+/// that the hit path stays small.
+#[inline(never)]
+fn copy_to_front<K, V, L>(
+    fronts: &'static Fronts,
+    hash: u64,
+    key: &L,
+    value: &V,
+    marks: (u64, u64, u32),
+) where
+    K: Eq + 'static,
+    V: Clone + 'static,
+    L: KeyRef<Owned = K>,
+{
+    let (version, deadline, stamp) = marks;
+    fronts.fill(Replica {
+        hash,
+        key: key.to_owned_key(),
+        value: value.clone(),
+        version,
+        deadline,
+        stamp,
+    });
 }
 
 impl<K, V> Store<K, V> {

@@ -18,7 +18,7 @@ impl XorShift {
 }
 
 fn store(config: &Config) -> Store<u64, u64> {
-    Store::new(config)
+    Store::new(config, true)
 }
 
 fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {

@@ -1,0 +1,336 @@
+//! Each thread's front: copies of the entries a thread read lately, so that a repeated hit
+//! takes no lock and writes no memory another thread reads.
+//!
+//! A hit under a shard's lock costs two atomic read-modify-writes on a cache line that
+//! every thread reading that shard writes too: a few nanoseconds alone, and far more once
+//! two cores pass the line back and forth. The front answers most hits of a busy cache
+//! from the calling thread's own table instead, and checks with plain loads that the copy
+//! is still what the store holds:
+//!
+//! - **versions.** Each shard has a few dozen version counters, one per stripe of its
+//!   hashes. Every removal from the store (invalidation, eviction, expiry, a new value
+//!   replacing an old one, `clear`, a tag) bumps its stripe's counter under the shard's
+//!   lock. A copy records the counter it was taken at, under that same lock, and serves
+//!   only while the counter has not moved: once `invalidate_f` returns, no thread's front
+//!   serves the old value again.
+//! - **expiry.** A copy keeps its entry's deadline, and serves only while the entry is
+//!   fresh; a stale or expired entry goes to the store, which decides.
+//! - **LRU order.** A copy keeps the shard's move count at which its entry last moved to
+//!   the front of the shard's list, and serves only while the entry is still in the front
+//!   quarter of that list: exactly the hits that the store would not move either. Past
+//!   that, the hit goes to the store, which moves the entry and renews the copy.
+//!
+//! A front exists only where this changes nothing a caller can see: in sharded and
+//! unbounded caches (a single-shard cache keeps exact LRU order, which every hit changes),
+//! without `tti` (every hit moves the idle deadline), and for keys and values without drop
+//! glue: they own no heap memory, so the copies hold nothing that `capacity` is meant to
+//! bound and nothing an invalidation is meant to free. A front holds at most
+//! [`FRONT_CAP`] entries per cache and thread; its hits count in the cache's stats through
+//! a counter only its thread writes.
+
+use crate::clock;
+use crate::key::KeyRef;
+use hashbrown::HashTable;
+use std::any::Any;
+use std::cell::RefCell;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The most entries one thread's front keeps for one cache.
+pub(crate) const FRONT_CAP: usize = 1024;
+/// The most version stripes a shard gets.
+const MAX_STRIPES: usize = 256;
+
+/// Hands each store with a front its index in every thread's list of fronts.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's fronts, by store id (a `Front<K, V>` each).
+    static FRONTS: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A value on its own cache lines (128 bytes: two lines, which adjacent-line prefetch pairs).
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// What a shard publishes for fronts to read without its lock.
+#[derive(Default)]
+pub(crate) struct ShardMarks {
+    /// The shard's move count (see `Shard::tick`), stored at every move.
+    pub(crate) tick: AtomicU32,
+    /// The shard's `window`: how many moves an entry stays in the front quarter.
+    pub(crate) window: u32,
+}
+
+/// The store's side of its fronts: what a shard publishes, and the hit counters.
+pub(crate) struct Fronts {
+    /// Where this store's fronts sit in each thread's list.
+    pub(crate) id: usize,
+    /// The store's hasher: a copy hashes as the store's entry does.
+    hasher: foldhash::fast::RandomState,
+    versions: Box<[AtomicU64]>,
+    stripe_mask: usize,
+    stripe_bits: u32,
+    marks: Box<[Padded<ShardMarks>]>,
+    shard_mask: usize,
+    /// The hit counters of the threads that have a front, each written by its thread only.
+    counters: Mutex<Vec<Arc<Padded<AtomicU64>>>>,
+    /// Hits counted by fronts whose threads have ended.
+    retired: AtomicU64,
+}
+
+/// Where one shard bumps its versions and publishes its move count.
+#[derive(Clone)]
+pub(crate) struct ShardFront {
+    fronts: &'static Fronts,
+    shard: usize,
+}
+
+impl Fronts {
+    /// Fronts for a store of `shards` shards of `per_shard` entries each (`None`: unbounded)
+    /// and these LRU windows.
+    pub(crate) fn new(
+        hasher: foldhash::fast::RandomState,
+        per_shard: Option<usize>,
+        windows: &[u32],
+    ) -> Self {
+        let shards = windows.len();
+        // About one stripe per eight entries: an eviction voids few of the copies.
+        let stripes = per_shard
+            .map_or(64, |c| (c / 8).max(1))
+            .next_power_of_two()
+            .min(MAX_STRIPES);
+        Fronts {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            hasher,
+            versions: (0..shards * stripes).map(|_| AtomicU64::new(0)).collect(),
+            stripe_mask: stripes - 1,
+            stripe_bits: stripes.ilog2(),
+            marks: windows
+                .iter()
+                .map(|&window| {
+                    Padded(ShardMarks {
+                        tick: AtomicU32::new(0),
+                        window,
+                    })
+                })
+                .collect(),
+            shard_mask: shards - 1,
+            counters: Mutex::new(Vec::new()),
+            retired: AtomicU64::new(0),
+        }
+    }
+
+    /// The handle shard `shard` changes its marks through.
+    pub(crate) fn shard(&'static self, shard: usize) -> ShardFront {
+        ShardFront {
+            fronts: self,
+            shard,
+        }
+    }
+
+    #[inline]
+    fn shard_of(&self, hash: u64) -> usize {
+        // As `Store::shard`: bits 32 up.
+        #[allow(clippy::cast_possible_truncation)]
+        let s = (hash >> 32) as usize & self.shard_mask;
+        s
+    }
+
+    #[inline]
+    fn stripe(&self, shard: usize, hash: u64) -> usize {
+        // Bits 8 up: apart from the shard's bits and from hashbrown's control byte.
+        #[allow(clippy::cast_possible_truncation)]
+        let within = (hash >> 8) as usize & self.stripe_mask;
+        (shard << self.stripe_bits) | within
+    }
+
+    /// The version a copy of the entry for `hash` records; read under the shard's lock.
+    pub(crate) fn version(&self, hash: u64) -> u64 {
+        self.versions[self.stripe(self.shard_of(hash), hash)].load(Ordering::Relaxed)
+    }
+
+    /// All hits counted by fronts.
+    pub(crate) fn hits(&self) -> u64 {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let live: u64 = counters.iter().map(|c| c.0.load(Ordering::Relaxed)).sum();
+        live + self.retired.load(Ordering::Relaxed)
+    }
+
+    /// A fresh copy of the value for `key` from this thread's front `id`, if it has one that
+    /// is still current.
+    #[inline]
+    pub(crate) fn get<K, V, L>(id: usize, key: &L) -> Option<V>
+    where
+        K: 'static,
+        V: Clone + 'static,
+        L: KeyRef<Owned = K>,
+    {
+        FRONTS
+            .try_with(|cell| {
+                // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
+                // this thread's front is being changed finds it busy: the store answers.
+                let fronts = cell.try_borrow().ok()?;
+                let front = fronts.get(id)?.as_ref()?;
+                let front = front.downcast_ref::<Front<K, V>>()?;
+                front.get(key)
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Puts a copy of an entry the store just served into this thread's front.
+    pub(crate) fn fill<K, V>(&'static self, copy: Replica<K, V>)
+    where
+        K: Eq + 'static,
+        V: 'static,
+    {
+        let _ = FRONTS.try_with(|cell| {
+            let Ok(mut fronts) = cell.try_borrow_mut() else {
+                return;
+            };
+            if fronts.len() <= self.id {
+                fronts.resize_with(self.id + 1, || None);
+            }
+            let front = fronts[self.id].get_or_insert_with(|| Box::new(Front::<K, V>::new(self)));
+            if let Some(front) = front.downcast_mut::<Front<K, V>>() {
+                front.put(copy);
+            }
+        });
+    }
+}
+
+impl ShardFront {
+    /// Voids the copies of the entry for `hash` (and of its stripe).
+    #[inline]
+    pub(crate) fn bump(&self, hash: u64) {
+        let f = self.fronts;
+        f.versions[f.stripe(self.shard, hash)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Voids every copy of the shard's entries.
+    pub(crate) fn bump_all(&self) {
+        let f = self.fronts;
+        let first = self.shard << f.stripe_bits;
+        for v in &f.versions[first..=first + f.stripe_mask] {
+            v.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Publishes the shard's move count.
+    #[inline]
+    pub(crate) fn set_tick(&self, tick: u32) {
+        self.fronts.marks[self.shard]
+            .0
+            .tick
+            .store(tick, Ordering::Relaxed);
+    }
+}
+
+/// A copy of an entry, and what makes it current.
+pub(crate) struct Replica<K, V> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    pub(crate) value: V,
+    /// The stripe's version when it was taken.
+    pub(crate) version: u64,
+    /// When the entry stops being fresh.
+    pub(crate) deadline: u64,
+    /// The shard's move count when the entry last moved to the front.
+    pub(crate) stamp: u32,
+}
+
+/// One thread's front for one cache.
+struct Front<K: 'static, V: 'static> {
+    table: HashTable<Replica<K, V>>,
+    hits: Arc<Padded<AtomicU64>>,
+    fronts: &'static Fronts,
+}
+
+impl<K: 'static, V: 'static> Front<K, V> {
+    #[inline]
+    fn get<L: KeyRef<Owned = K>>(&self, key: &L) -> Option<V>
+    where
+        V: Clone,
+    {
+        let f = self.fronts;
+        let hash = f.hasher.hash_one(key);
+        let copy = self.table.find(hash, |c| key.matches(&c.key))?;
+        let shard = f.shard_of(hash);
+        let marks = &f.marks[shard].0;
+        let current = copy.version == f.versions[f.stripe(shard, hash)].load(Ordering::Relaxed)
+            && (copy.deadline == u64::MAX || clock::now() < copy.deadline)
+            && (marks.window == 0
+                || marks.tick.load(Ordering::Relaxed).wrapping_sub(copy.stamp) < marks.window);
+        if !current {
+            return None;
+        }
+        let value = copy.value.clone();
+        // Only this thread writes its counter: a load and a store, no locked instruction.
+        let hits = &self.hits.0;
+        hits.store(hits.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        Some(value)
+    }
+}
+
+impl<K: Eq + 'static, V: 'static> Front<K, V> {
+    fn new(fronts: &'static Fronts) -> Self {
+        let hits = Arc::new(Padded(AtomicU64::new(0)));
+        fronts
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&hits));
+        Front {
+            table: HashTable::new(),
+            hits,
+            fronts,
+        }
+    }
+
+    fn put(&mut self, copy: Replica<K, V>) {
+        let hasher = |c: &Replica<K, V>| c.hash;
+        match self.table.find_mut(copy.hash, |c| c.key == copy.key) {
+            Some(old) => *old = copy,
+            None => {
+                if self.table.len() >= FRONT_CAP {
+                    self.make_room();
+                }
+                self.table.insert_unique(copy.hash, copy, hasher);
+            }
+        }
+    }
+
+    /// Drops the copies that can no longer serve; if most still can, drops them all, so
+    /// that the front follows a changing set of hot keys and a full front costs each
+    /// later copy O(1).
+    fn make_room(&mut self) {
+        let fronts = self.fronts;
+        self.table.retain(|c| {
+            c.version
+                == fronts.versions[fronts.stripe(fronts.shard_of(c.hash), c.hash)]
+                    .load(Ordering::Relaxed)
+        });
+        if self.table.len() > FRONT_CAP / 2 {
+            self.table.clear();
+        }
+    }
+}
+
+impl<K: 'static, V: 'static> Drop for Front<K, V> {
+    fn drop(&mut self) {
+        // The thread ends: its hits move to the store's count of ended threads' hits.
+        // Both under the lock `hits` reads them under: no hit is counted twice or lost.
+        let mut counters = self
+            .fronts
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.fronts
+            .retired
+            .fetch_add(self.hits.0.load(Ordering::Relaxed), Ordering::Relaxed);
+        counters.retain(|c| !Arc::ptr_eq(c, &self.hits));
+    }
+}
