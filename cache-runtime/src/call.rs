@@ -281,7 +281,8 @@ fn front_hit<R, P: Policy<R>, L: KeyRef>(
     mode: Mode,
     key: &L,
 ) -> Option<R> {
-    if mode == Mode::Lookup
+    if crate::store::fronts_possible::<L::Owned, P::Stored>()
+        && mode == Mode::Lookup
         && let Some(id) = handle.front()
         && !bypass::active()
     {
@@ -313,7 +314,7 @@ fn start<R, P: Policy<R>, L: KeyRef>(
     Ok((store, hash))
 }
 
-#[inline(never)]
+#[inline]
 fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     handle: &'static CacheHandle,
     mode: Mode,

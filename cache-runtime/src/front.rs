@@ -20,6 +20,13 @@
 //!   quarter of that list: exactly the hits that the store would not move either. Past
 //!   that, the hit goes to the store, which moves the entry and renews the copy.
 //!
+//! A copy is taken when the store serves a hit on an entry that is in the front quarter of
+//! its shard (read or stored lately): a cold entry's copy would only push a hot one out.
+//! A front that keeps missing (more than a quarter of its probes find no current copy: the
+//! cache is read over far more keys than the front holds, or its entries keep changing)
+//! costs a lookup before each lookup in the store; it rests for a few thousand calls, and is
+//! tried again.
+//!
 //! A front exists only where this changes nothing a caller can see: in sharded and
 //! unbounded caches (a single-shard cache keeps exact LRU order, which every hit changes),
 //! without `tti` (every hit moves the idle deadline), and for keys and values without drop
@@ -32,7 +39,7 @@ use crate::clock;
 use crate::key::KeyRef;
 use hashbrown::HashTable;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -47,7 +54,70 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// This thread's fronts, by store id (a `Front<K, V>` each).
-    static FRONTS: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+    static FRONTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Wasted probes (that found no current copy, and took no copy after: the key is cold,
+/// or its copy out of date) between two looks at how well a thread's front answers.
+const ROUND: u32 = 64;
+/// A front that answered fewer probes than this while it wasted [`ROUND`] is left alone for
+/// [`REST`] calls: more than a quarter of its probes were wasted.
+const FEWEST_ANSWERED: u64 = 3 * ROUND as u64;
+/// Calls that go straight to the store after a wasteful round. The front takes copies again
+/// during the last [`WARM`] of them, so that the next round finds it up to date.
+const REST: u32 = 8192;
+/// See [`REST`].
+const WARM: u32 = 256;
+
+/// One thread's front for one cache, and how well it has answered lately.
+///
+/// A probe that finds nothing costs a lookup in the front before the one in the store: in
+/// a cache read over many more keys than the front holds (a long-tailed distribution with
+/// a small hot set), most probes would. Such a front is rested, and looked at again later.
+#[derive(Default)]
+struct Slot {
+    /// A `Front<K, V>`.
+    front: Option<Box<dyn Any>>,
+    /// Probes this round that found no current copy, less the copies taken since.
+    wasted: Cell<u32>,
+    /// The front's hit count when the round began.
+    answered: Cell<u64>,
+    /// Calls left before the front is probed again.
+    rest: Cell<u32>,
+}
+
+impl Slot {
+    /// Whether a call is to probe the front.
+    #[inline]
+    fn probing(&self) -> bool {
+        let rest = self.rest.get();
+        if rest == 0 {
+            return true;
+        }
+        self.rest.set(rest - 1);
+        false
+    }
+
+    /// Counts a probe that found no current copy (`hits`: the front's hit count), and ends
+    /// the round after [`ROUND`] of them. Answered probes are counted by the hit counter
+    /// alone: a hit pays nothing for this.
+    fn wasted(&self, hits: u64) {
+        let wasted = self.wasted.get() + 1;
+        if wasted < ROUND {
+            self.wasted.set(wasted);
+            return;
+        }
+        if hits - self.answered.get() < FEWEST_ANSWERED {
+            self.rest.set(REST);
+        }
+        self.wasted.set(0);
+        self.answered.set(hits);
+    }
+
+    /// Whether the front takes copies now (not while resting, except towards its end).
+    fn copying(&self) -> bool {
+        self.rest.get() < WARM
+    }
 }
 
 /// A value on its own cache lines (128 bytes: two lines, which adjacent-line prefetch pairs).
@@ -147,9 +217,12 @@ impl Fronts {
         (shard << self.stripe_bits) | within
     }
 
-    /// The version a copy of the entry for `hash` records; read under the shard's lock.
-    pub(crate) fn version(&self, hash: u64) -> u64 {
-        self.versions[self.stripe(self.shard_of(hash), hash)].load(Ordering::Relaxed)
+    /// The stripe of the entry for `hash`, and its version, which a copy records; read
+    /// under the shard's lock.
+    pub(crate) fn version(&self, hash: u64) -> (u32, u64) {
+        let stripe = self.stripe(self.shard_of(hash), hash);
+        #[allow(clippy::cast_possible_truncation)] // shards * stripes fits easily
+        (stripe as u32, self.versions[stripe].load(Ordering::Relaxed))
     }
 
     /// All hits counted by fronts.
@@ -161,7 +234,7 @@ impl Fronts {
 
     /// A fresh copy of the value for `key` from this thread's front `id`, if it has one that
     /// is still current.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<K, V, L>(id: usize, key: &L) -> Option<V>
     where
         K: 'static,
@@ -173,16 +246,34 @@ impl Fronts {
                 // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
                 // this thread's front is being changed finds it busy: the store answers.
                 let fronts = cell.try_borrow().ok()?;
-                let front = fronts.get(id)?.as_ref()?;
-                let front = front.downcast_ref::<Front<K, V>>()?;
-                front.get(key)
+                let slot = fronts.get(id)?;
+                if !slot.probing() {
+                    return None;
+                }
+                let front = slot.front.as_ref()?.downcast_ref::<Front<K, V>>()?;
+                let answer = front.get(key);
+                if answer.is_none() {
+                    slot.wasted(front.hits.0.load(Ordering::Relaxed));
+                }
+                answer
             })
             .ok()
             .flatten()
     }
 
     /// Puts a copy of an entry the store just served into this thread's front.
-    pub(crate) fn fill<K, V>(&'static self, copy: Replica<K, V>)
+    /// Whether this thread's front takes copies now (see [`Slot::copying`]).
+    #[inline]
+    pub(crate) fn copying(&self) -> bool {
+        FRONTS
+            .try_with(|cell| {
+                cell.try_borrow()
+                    .is_ok_and(|f| f.get(self.id).is_none_or(Slot::copying))
+            })
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn fill<K, V>(&'static self, copy: impl FnOnce() -> Replica<K, V>)
     where
         K: Eq + 'static,
         V: 'static,
@@ -192,11 +283,19 @@ impl Fronts {
                 return;
             };
             if fronts.len() <= self.id {
-                fronts.resize_with(self.id + 1, || None);
+                fronts.resize_with(self.id + 1, Slot::default);
             }
-            let front = fronts[self.id].get_or_insert_with(|| Box::new(Front::<K, V>::new(self)));
+            let slot = &mut fronts[self.id];
+            if !slot.copying() {
+                return;
+            }
+            // The probe that missed did some good after all: it led to this copy.
+            slot.wasted.set(slot.wasted.get().saturating_sub(1));
+            let front = slot
+                .front
+                .get_or_insert_with(|| Box::new(Front::<K, V>::new(self)));
             if let Some(front) = front.downcast_mut::<Front<K, V>>() {
-                front.put(copy);
+                front.put(copy());
             }
         });
     }
@@ -240,6 +339,8 @@ pub(crate) struct Replica<K, V> {
     pub(crate) deadline: u64,
     /// The shard's move count when the entry last moved to the front.
     pub(crate) stamp: u32,
+    /// The entry's version stripe (which tells its shard).
+    pub(crate) stripe: u32,
 }
 
 /// One thread's front for one cache.
@@ -250,7 +351,7 @@ struct Front<K: 'static, V: 'static> {
 }
 
 impl<K: 'static, V: 'static> Front<K, V> {
-    #[inline]
+    #[inline(always)]
     fn get<L: KeyRef<Owned = K>>(&self, key: &L) -> Option<V>
     where
         V: Clone,
@@ -258,9 +359,9 @@ impl<K: 'static, V: 'static> Front<K, V> {
         let f = self.fronts;
         let hash = f.hasher.hash_one(key);
         let copy = self.table.find(hash, |c| key.matches(&c.key))?;
-        let shard = f.shard_of(hash);
-        let marks = &f.marks[shard].0;
-        let current = copy.version == f.versions[f.stripe(shard, hash)].load(Ordering::Relaxed)
+        let stripe = copy.stripe as usize;
+        let marks = &f.marks[stripe >> f.stripe_bits].0;
+        let current = copy.version == f.versions[stripe].load(Ordering::Relaxed)
             && (copy.deadline == u64::MAX || clock::now() < copy.deadline)
             && (marks.window == 0
                 || marks.tick.load(Ordering::Relaxed).wrapping_sub(copy.stamp) < marks.window);
@@ -308,11 +409,8 @@ impl<K: Eq + 'static, V: 'static> Front<K, V> {
     /// later copy O(1).
     fn make_room(&mut self) {
         let fronts = self.fronts;
-        self.table.retain(|c| {
-            c.version
-                == fronts.versions[fronts.stripe(fronts.shard_of(c.hash), c.hash)]
-                    .load(Ordering::Relaxed)
-        });
+        self.table
+            .retain(|c| c.version == fronts.versions[c.stripe as usize].load(Ordering::Relaxed));
         if self.table.len() > FRONT_CAP / 2 {
             self.table.clear();
         }
@@ -332,5 +430,52 @@ impl<K: 'static, V: 'static> Drop for Front<K, V> {
             .retired
             .fetch_add(self.hits.0.load(Ordering::Relaxed), Ordering::Relaxed);
         counters.retain(|c| !Arc::ptr_eq(c, &self.hits));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_front_that_wastes_more_than_a_quarter_of_its_probes_rests() {
+        let slot = Slot::default();
+        // 64 wasted probes and 191 answered: just under three answered per wasted.
+        for _ in 0..ROUND {
+            assert!(slot.probing());
+            slot.wasted(FEWEST_ANSWERED - 1);
+        }
+        assert!(!slot.copying());
+        let probed = (0..REST).filter(|_| slot.probing()).count();
+        assert_eq!(probed, 0);
+        assert!(slot.probing());
+        assert!(slot.copying());
+    }
+
+    #[test]
+    fn a_front_that_answers_three_probes_in_four_keeps_being_probed() {
+        let slot = Slot::default();
+        for round in 1..=3 {
+            for _ in 0..ROUND {
+                assert!(slot.probing());
+                slot.wasted(round * FEWEST_ANSWERED);
+            }
+        }
+        assert!(slot.probing());
+        assert!(slot.copying());
+    }
+
+    #[test]
+    fn a_resting_front_takes_copies_again_before_it_is_probed() {
+        let slot = Slot::default();
+        slot.rest.set(REST);
+        let mut copying_from = None;
+        for call in 0..REST {
+            if copying_from.is_none() && slot.copying() {
+                copying_from = Some(call);
+            }
+            assert!(!slot.probing());
+        }
+        assert_eq!(copying_from, Some(REST - WARM + 1));
     }
 }

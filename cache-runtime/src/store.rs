@@ -218,8 +218,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         let fronts = (front
             && (n > 1 || config.capacity.is_none())
             && config.tti.is_none()
-            && !std::mem::needs_drop::<K>()
-            && !std::mem::needs_drop::<V>())
+            && fronts_possible::<K, V>())
         .then(|| {
             let windows: Vec<u32> = (0..n).map(window_of).collect();
             let fronts: &'static Fronts = Box::leak(Box::new(Fronts::new(
@@ -291,10 +290,11 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         shard.stats.hits += 1;
         // Only an entry read lately, still in the front quarter of its shard, is copied:
         // a cold entry's hit would only push a hot one out of the front.
-        let hot = !self.promote || shard.recently_moved(i);
+        let hot = fronts_possible::<K, V>() && (!self.promote || shard.recently_moved(i));
         let value = shard.hit(i, now, &self.expiry, self.promote);
-        if let Some(fronts) = self.fronts
-            && hot
+        if hot
+            && let Some(fronts) = self.fronts
+            && fronts.copying()
         {
             let marks = shard.marks(i, hash, fronts);
             drop(shard);
@@ -498,7 +498,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
 impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// What a front's copy of entry `i` records: the version of its stripe, its deadline
     /// and its move stamp.
-    fn marks(&self, i: u32, hash: u64, fronts: &Fronts) -> (u64, u64, u32) {
+    fn marks(&self, i: u32, hash: u64, fronts: &Fronts) -> ((u32, u64), u64, u32) {
         let stamp = if self.window == 0 {
             0
         } else {
@@ -762,6 +762,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 }
 
+/// Whether threads may keep fronts of a store of `K` and `V`: only when neither has drop
+/// glue (see [`crate::front`]). Known at compile time, so that the front's code leaves the
+/// other stores' hit paths altogether.
+#[inline(always)]
+pub(crate) const fn fronts_possible<K, V>() -> bool {
+    !std::mem::needs_drop::<K>() && !std::mem::needs_drop::<V>()
+}
+
 /// Copies an entry the store just served into the calling thread's front; out of line, so
 /// that the hit path stays small.
 #[inline(never)]
@@ -770,20 +778,21 @@ fn copy_to_front<K, V, L>(
     hash: u64,
     key: &L,
     value: &V,
-    marks: (u64, u64, u32),
+    marks: ((u32, u64), u64, u32),
 ) where
     K: Eq + 'static,
     V: Clone + 'static,
     L: KeyRef<Owned = K>,
 {
-    let (version, deadline, stamp) = marks;
-    fronts.fill(Replica {
+    let ((stripe, version), deadline, stamp) = marks;
+    fronts.fill(|| Replica {
         hash,
         key: key.to_owned_key(),
         value: value.clone(),
         version,
         deadline,
         stamp,
+        stripe,
     });
 }
 
