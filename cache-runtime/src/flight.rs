@@ -7,6 +7,17 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
 
+thread_local! {
+    /// The calling thread's id: `thread::current()` clones (and drops) an `Arc` each time.
+    static ME: ThreadId = thread::current().id();
+}
+
+/// The calling thread's id; `None` while its thread-locals are being destroyed (a flight
+/// started then has no owner, and no caller is taken for one).
+fn me() -> Option<ThreadId> {
+    ME.try_with(|id| *id).ok()
+}
+
 /// One run of a body for one key, shared by the caller running it and those waiting.
 pub(crate) struct Flight<K, V> {
     /// The key's hash, for the shard's table of flights.
@@ -15,7 +26,7 @@ pub(crate) struct Flight<K, V> {
     pub(crate) key: K,
     /// The thread that started the run: a body that calls itself on the same key must not
     /// wait for itself.
-    owner: ThreadId,
+    owner: Option<ThreadId>,
     /// Set when the key was invalidated while the body ran: its result must not be stored.
     pub(crate) cancelled: AtomicBool,
     state: Mutex<State<V>>,
@@ -35,7 +46,7 @@ impl<K, V> Flight<K, V> {
         Flight {
             hash,
             key,
-            owner: thread::current().id(),
+            owner: me(),
             cancelled: AtomicBool::new(false),
             state: Mutex::new(State::Running(Vec::new())),
             done: Condvar::new(),
@@ -44,7 +55,7 @@ impl<K, V> Flight<K, V> {
 
     /// Whether the calling thread started this run (a same-key recursion).
     pub(crate) fn led_by_current_thread(&self) -> bool {
-        self.owner == thread::current().id()
+        self.owner.is_some() && self.owner == me()
     }
 
     pub(crate) fn cancel(&self) {
