@@ -120,7 +120,9 @@ where
 /// A hit returns the stored value. A miss returns a ticket, after waiting, if another caller
 /// is already running the body for this key, for that run's result. An entry in its
 /// `stale` window is a hit whose refresh the caller runs (the ticket).
-#[inline(always)]
+// Forced in optimised builds only: a debug build compiles faster without it.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn lookup<R, P: Policy<R>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
@@ -275,7 +277,9 @@ fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
 
 /// A hit from the calling thread's front (see [`crate::front`]): no lock, no shared write.
 /// Inlined into the caller, ahead of the rest of the lookup, which is not.
-#[inline(always)]
+// Forced in optimised builds only: a debug build compiles faster without it.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn front_hit<R, P: Policy<R>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,

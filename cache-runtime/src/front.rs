@@ -234,7 +234,9 @@ impl Fronts {
 
     /// A fresh copy of the value for `key` from this thread's front `id`, if it has one that
     /// is still current.
-    #[inline(always)]
+    // Forced in optimised builds only: a debug build compiles faster without it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn get<K, V, L>(id: usize, key: &L) -> Option<V>
     where
         K: 'static,
@@ -351,7 +353,9 @@ struct Front<K: 'static, V: 'static> {
 }
 
 impl<K: 'static, V: 'static> Front<K, V> {
-    #[inline(always)]
+    // Forced in optimised builds only: a debug build compiles faster without it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn get<L: KeyRef<Owned = K>>(&self, key: &L) -> Option<V>
     where
         V: Clone,

@@ -4,9 +4,12 @@
 //! the code `#[cached]` generates calls [`__private`] through the facade.
 //!
 //! - [`store`](self) (private): sharded stores, exact LRU per shard, TTL/TTI, amortised purge;
+//! - `front` (private): each thread's copies of the entries it read lately, which answer
+//!   repeated hits with no lock and no shared write;
 //! - single-flight: one run of the body per missing key, sync and async;
 //! - [`CacheHandle`], [`caches`], [`clear_all`], [`invalidate_tag`]: the registry and tags;
-//! - [`CacheStats`]: counters kept inside each shard, under the lock a call holds anyway;
+//! - [`CacheStats`]: counters kept inside each shard, under the lock a call holds anyway, and
+//!   per thread for the hits a front answers;
 //! - [`bypass`] and `MEMOCACHE_DISABLE`: run the bodies, store nothing;
 //! - [`testing::advance_clock`]: move the cache clock, never sleep through a TTL in a test.
 #![deny(missing_docs)]

@@ -7,6 +7,10 @@
 //! dense `Vec`: a removal moves the last entry into the hole, so memory follows the live
 //! entries and the slab can shrink. Counters live inside the shard, under the lock the
 //! operation holds anyway, so a hit pays no extra atomic.
+//!
+//! Where threads keep fronts (see [`crate::front`]), a shard also bumps a version stripe on
+//! every removal and publishes its move count, under its lock, and a hit on a hot entry
+//! leaves a copy in the calling thread's front.
 
 use crate::clock;
 use crate::config::Config;
