@@ -11,7 +11,7 @@ use crate::front::Fronts;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
 use crate::policy::Policy;
-use crate::store::{Begin, Lead, Store};
+use crate::store::{Begin, Held, Lead, Store};
 use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
@@ -248,8 +248,9 @@ fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
     key: L,
     mode: Mode,
     stale: &mut Option<S>,
+    held: Option<Held<'static, L::Owned, P::Stored>>,
 ) -> Step<R, P, L> {
-    let answer = match store.begin(hash, &key, mode == Mode::Refresh) {
+    let answer = match store.begin(hash, &key, mode == Mode::Refresh, held) {
         Begin::Hit(v) | Begin::Stale(v, None) => Lookup::Hit(P::restore(v)),
         Begin::Stale(v, Some(lead)) => {
             // The stale entry's refresh runs elsewhere if it can; else this caller runs it
@@ -296,8 +297,13 @@ fn front_hit<R, P: Policy<R>, L: KeyRef>(
     }
 }
 
+/// Where a lookup goes on from after [`start`]: the store, the key's hash, and the shard if
+/// it is still locked.
+type Started<K, V> = (&'static Store<K, V>, u64, Option<Held<'static, K, V>>);
+
 /// The start of every lookup: the store and the key's hash, or the answer already (no
-/// store under a bypass or `MEMOCACHE_DISABLE`; a fresh hit, by the short path).
+/// store under a bypass or `MEMOCACHE_DISABLE`; a fresh hit, by the short path). Past the
+/// short path the shard stays locked, so that a miss takes its lock once.
 #[inline]
 #[allow(clippy::type_complexity)] // the store and hash, or a whole lookup's answer
 fn start<R, P: Policy<R>, L: KeyRef>(
@@ -305,17 +311,18 @@ fn start<R, P: Policy<R>, L: KeyRef>(
     mode: Mode,
     config: fn() -> Config,
     key: &L,
-) -> Result<(&'static Store<L::Owned, P::Stored>, u64), Lookup<R, Ticket<R, P, L::Owned>>> {
+) -> Result<Started<L::Owned, P::Stored>, Lookup<R, Ticket<R, P, L::Owned>>> {
     let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
         return Err(Lookup::Miss(Ticket::uncached()));
     };
     let hash = store.hash(key);
-    if mode == Mode::Lookup
-        && let Some(v) = store.fresh(hash, key)
-    {
-        return Err(Lookup::Hit(P::restore(v)));
+    if mode != Mode::Lookup {
+        return Ok((store, hash, None));
     }
-    Ok((store, hash))
+    match store.fresh(hash, key) {
+        Ok(v) => Err(Lookup::Hit(P::restore(v))),
+        Err(held) => Ok((store, hash, Some(held))),
+    }
 }
 
 #[inline]
@@ -327,13 +334,13 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
     mut key: L,
     stale: S,
 ) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
+    let (store, hash, mut held) = match start::<R, P, L>(handle, mode, config, &key) {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let mut stale = Some(stale);
     loop {
-        let flight = match step(store, hash, key, mode, &mut stale) {
+        let flight = match step(store, hash, key, mode, &mut stale, held.take()) {
             Step::Answer(answer) => return answer,
             Step::Wait(flight, k) => {
                 key = k;
@@ -462,12 +469,16 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
         return Lookup::Hit(v);
     }
     let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
-        Ok(found) => found,
+        // A task does not keep a lock past its first look: the future stays `Send`.
+        Ok((store, hash, held)) => {
+            drop(held);
+            (store, hash)
+        }
         Err(answer) => return answer,
     };
     let mut stale = Some(stale);
     loop {
-        let flight = match step(store, hash, key, mode, &mut stale) {
+        let flight = match step(store, hash, key, mode, &mut stale, None) {
             Step::Answer(answer) => return answer,
             Step::Wait(flight, k) => {
                 key = k;
@@ -572,15 +583,7 @@ where
             (None, kept)
         };
         let flight = flight.flight.take();
-        store.complete(
-            hash,
-            key,
-            value,
-            unstored,
-            tags.into_tags(),
-            epoch,
-            flight.as_ref(),
-        );
+        store.complete(hash, key, value, unstored, tags.into_tags(), epoch, flight);
     }
 }
 

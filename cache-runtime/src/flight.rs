@@ -53,6 +53,20 @@ impl<K, V> Flight<K, V> {
         }
     }
 
+    /// Makes a finished flight, that no one else holds, a new one for `key`: a miss then
+    /// needs no allocation.
+    pub(crate) fn reuse(&mut self, hash: u64, key: K) {
+        self.hash = hash;
+        self.key = key;
+        self.owner = me();
+        *self.cancelled.get_mut() = false;
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        match state {
+            State::Running(wakers) => wakers.clear(),
+            State::Done(_) => *state = State::Running(Vec::new()),
+        }
+    }
+
     /// Whether the calling thread started this run (a same-key recursion).
     pub(crate) fn led_by_current_thread(&self) -> bool {
         self.owner.is_some() && self.owner == me()

@@ -117,6 +117,12 @@ pub(crate) enum Begin<K, V> {
     Lead(Lead<K, V>),
 }
 
+/// A shard [`Store::fresh`] found no fresh entry in, still locked, and the time it read.
+pub(crate) struct Held<'a, K, V> {
+    shard: MutexGuard<'a, Shard<K, V>>,
+    now: u64,
+}
+
 /// What a caller that runs the body needs to store its result.
 pub(crate) struct Lead<K, V> {
     /// The shard's epoch when the run began: a later `clear` or tag invalidation makes the
@@ -174,6 +180,9 @@ struct Shard<K, V> {
     /// Where the expiry sweep looks next.
     cursor: usize,
     flights: HashTable<Arc<Flight<K, V>>>,
+    /// A finished flight no one else holds, for the next miss to reuse (keys without drop
+    /// glue only: reusing one drops the old key, under the lock).
+    spare: Option<Arc<Flight<K, V>>>,
     tags: Option<Box<TagIndex>>,
     epoch: u64,
     stats: CacheStats,
@@ -247,6 +256,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                     window: window_of(i),
                     cursor: 0,
                     flights: HashTable::new(),
+                    spare: None,
                     tags: None,
                     epoch: 0,
                     stats: CacheStats::default(),
@@ -283,13 +293,20 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
 
     /// The hit path: a fresh value for `key`, if there is one. Anything else (a miss, a
     /// stale or expired entry) is left to [`Store::begin`].
+    /// Past a fresh hit, the shard stays locked for [`Store::begin`] to go on with.
     #[inline]
-    pub(crate) fn fresh<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<V> {
+    pub(crate) fn fresh<L: KeyRef<Owned = K>>(
+        &self,
+        hash: u64,
+        key: &L,
+    ) -> Result<V, Held<'_, K, V>> {
         let now = self.now();
         let mut shard = self.shard(hash);
-        let i = shard.find(hash, key)?;
+        let Some(i) = shard.find(hash, key) else {
+            return Err(Held { shard, now });
+        };
         if !matches!(shard.age(i, now, &self.expiry), Age::Fresh) {
-            return None;
+            return Err(Held { shard, now });
         }
         shard.stats.hits += 1;
         // Only an entry read lately, still in the front quarter of its shard, is copied:
@@ -304,21 +321,25 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             drop(shard);
             copy_to_front(fronts, hash, key, &value, marks);
         }
-        Some(value)
+        Ok(value)
     }
 
-    /// Looks `key` up; on a miss, registers the caller as the one to run the body.
+    /// Looks `key` up; on a miss, registers the caller as the one to run the body. `held`:
+    /// the shard, still locked by [`Store::fresh`].
     #[inline]
     pub(crate) fn begin<L: KeyRef<Owned = K>>(
         &self,
         hash: u64,
         key: &L,
         refresh: bool,
+        held: Option<Held<'_, K, V>>,
     ) -> Begin<K, V> {
-        let now = self.now();
         // Declared before the guard so that it drops after the lock is released.
         let mut expired = None;
-        let mut shard = self.shard(hash);
+        let (mut shard, now) = match held {
+            Some(Held { shard, now }) => (shard, now),
+            None => (self.shard(hash), self.now()),
+        };
         if !refresh {
             if let Some(i) = shard.find(hash, key) {
                 match shard.age(i, now, &self.expiry) {
@@ -384,18 +405,18 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         unstored: Option<V>,
         tags: Option<Vec<String>>,
         epoch: u64,
-        flight: Option<&Arc<Flight<K, V>>>,
+        mut flight: Option<Arc<Flight<K, V>>>,
     ) {
         let now = self.now();
         let mut dead = Graveyard::new();
         let mut shard = self.shard(hash);
         let mut waiters = false;
-        if let Some(f) = flight {
+        if let Some(f) = &flight {
             shard.forget_flight(f);
             // No one can join a flight once it left the table: the count is final.
             waiters = Arc::strong_count(f) > 1;
         }
-        let current = shard.epoch == epoch && !flight.is_some_and(|f| f.is_cancelled());
+        let current = shard.epoch == epoch && !flight.as_ref().is_some_and(|f| f.is_cancelled());
         let for_waiters = match (&value, waiters) {
             (_, false) => None,
             (Some(v), true) => Some(v.clone()),
@@ -412,6 +433,10 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 &self.hasher,
                 &mut dead,
             );
+        }
+        if !waiters && !std::mem::needs_drop::<K>() && shard.spare.is_none() {
+            // No one else holds it: the next miss in this shard reuses it.
+            shard.spare = flight.take();
         }
         drop(shard);
         // Without waiters there is no one to wake: a condvar's notify is a system call.
@@ -526,7 +551,17 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Registers a run of the body for `key` (a flight when `share`).
     fn lead<L: KeyRef<Owned = K>>(&mut self, hash: u64, key: &L, share: bool) -> Lead<K, V> {
         let flight = share.then(|| {
-            let f = Arc::new(Flight::new(hash, key.to_owned_key()));
+            let owned = key.to_owned_key();
+            let f = match self.spare.take() {
+                Some(mut f) => match Arc::get_mut(&mut f) {
+                    Some(spare) => {
+                        spare.reuse(hash, owned);
+                        f
+                    }
+                    None => Arc::new(Flight::new(hash, owned)),
+                },
+                None => Arc::new(Flight::new(hash, owned)),
+            };
             self.flights.insert_unique(hash, Arc::clone(&f), |f| f.hash);
             f
         });

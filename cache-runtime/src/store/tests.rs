@@ -23,7 +23,7 @@ fn store(config: &Config) -> Store<u64, u64> {
 
 fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
     let key = Owned(k);
-    match s.begin(s.hash(&key), &key, false) {
+    match s.begin(s.hash(&key), &key, false, None) {
         Begin::Hit(v) | Begin::Stale(v, None) => Some(v),
         Begin::Lead(lead) | Begin::Stale(_, Some(lead)) => {
             if let Some(f) = &lead.flight {
@@ -38,19 +38,11 @@ fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
 fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
     let key = Owned(k);
     let hash = s.hash(&key);
-    let lead = match s.begin(hash, &key, true) {
+    let lead = match s.begin(hash, &key, true, None) {
         Begin::Lead(lead) => lead,
         _ => panic!("a refresh always leads"),
     };
-    s.complete(
-        hash,
-        k,
-        Some(v),
-        None,
-        tags,
-        lead.epoch,
-        lead.flight.as_ref(),
-    );
+    s.complete(hash, k, Some(v), None, tags, lead.epoch, lead.flight);
 }
 
 fn put(s: &Store<u64, u64>, k: u64, v: u64) {
@@ -272,34 +264,18 @@ fn a_run_overtaken_by_an_invalidation_stores_nothing() {
     let s = store(&Config::new());
     let key = Owned(5_u64);
     let hash = s.hash(&key);
-    let Begin::Lead(lead) = s.begin(hash, &key, false) else {
+    let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     assert!(!s.invalidate(&key)); // nothing stored yet, but the run is now outdated
-    s.complete(
-        hash,
-        5,
-        Some(50),
-        None,
-        None,
-        lead.epoch,
-        lead.flight.as_ref(),
-    );
+    s.complete(hash, 5, Some(50), None, None, lead.epoch, lead.flight);
     assert_eq!(get(&s, 5), None);
 
-    let Begin::Lead(lead) = s.begin(hash, &key, false) else {
+    let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     s.clear();
-    s.complete(
-        hash,
-        5,
-        Some(50),
-        None,
-        None,
-        lead.epoch,
-        lead.flight.as_ref(),
-    );
+    s.complete(hash, 5, Some(50), None, None, lead.epoch, lead.flight);
     assert_eq!(get(&s, 5), None);
 }
 
