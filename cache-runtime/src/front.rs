@@ -40,7 +40,7 @@ use crate::key::KeyRef;
 use hashbrown::HashTable;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -167,9 +167,10 @@ impl Fronts {
         windows: &[u32],
     ) -> Self {
         let shards = windows.len();
-        // About one stripe per eight entries: an eviction voids few of the copies.
+        // About one stripe per 32 entries: an eviction voids few of the copies, and the
+        // versions a thread reads stay few (they share its caches with the copies).
         let stripes = per_shard
-            .map_or(64, |c| (c / 8).max(1))
+            .map_or(64, |c| (c / 32).max(1))
             .next_power_of_two()
             .min(MAX_STRIPES);
         Fronts {
@@ -275,9 +276,9 @@ impl Fronts {
             .unwrap_or(false)
     }
 
-    pub(crate) fn fill<K, V>(&'static self, copy: impl FnOnce() -> Replica<K, V>)
+    pub(crate) fn fill<K, V>(&'static self, hash: u64, copy: impl FnOnce() -> Replica<K, V>)
     where
-        K: Eq + 'static,
+        K: Hash + Eq + 'static,
         V: 'static,
     {
         let _ = FRONTS.try_with(|cell| {
@@ -297,7 +298,7 @@ impl Fronts {
                 .front
                 .get_or_insert_with(|| Box::new(Front::<K, V>::new(self)));
             if let Some(front) = front.downcast_mut::<Front<K, V>>() {
-                front.put(copy());
+                front.put(hash, copy());
             }
         });
     }
@@ -332,7 +333,6 @@ impl ShardFront {
 
 /// A copy of an entry, and what makes it current.
 pub(crate) struct Replica<K, V> {
-    pub(crate) hash: u64,
     pub(crate) key: K,
     pub(crate) value: V,
     /// The stripe's version when it was taken.
@@ -380,7 +380,7 @@ impl<K: 'static, V: 'static> Front<K, V> {
     }
 }
 
-impl<K: Eq + 'static, V: 'static> Front<K, V> {
+impl<K: Hash + Eq + 'static, V: 'static> Front<K, V> {
     fn new(fronts: &'static Fronts) -> Self {
         let hits = Arc::new(Padded(AtomicU64::new(0)));
         fronts
@@ -395,15 +395,16 @@ impl<K: Eq + 'static, V: 'static> Front<K, V> {
         }
     }
 
-    fn put(&mut self, copy: Replica<K, V>) {
-        let hasher = |c: &Replica<K, V>| c.hash;
-        match self.table.find_mut(copy.hash, |c| c.key == copy.key) {
+    fn put(&mut self, hash: u64, copy: Replica<K, V>) {
+        let fronts = self.fronts;
+        let hasher = |c: &Replica<K, V>| fronts.hasher.hash_one(&c.key);
+        match self.table.find_mut(hash, |c| c.key == copy.key) {
             Some(old) => *old = copy,
             None => {
                 if self.table.len() >= FRONT_CAP {
                     self.make_room();
                 }
-                self.table.insert_unique(copy.hash, copy, hasher);
+                self.table.insert_unique(hash, copy, hasher);
             }
         }
     }

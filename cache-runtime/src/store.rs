@@ -819,13 +819,12 @@ fn copy_to_front<K, V, L>(
     value: &V,
     marks: ((u32, u64), u64, u32),
 ) where
-    K: Eq + 'static,
+    K: Hash + Eq + 'static,
     V: Clone + 'static,
     L: KeyRef<Owned = K>,
 {
     let ((stripe, version), deadline, stamp) = marks;
-    fronts.fill(|| Replica {
-        hash,
+    fronts.fill(hash, || Replica {
         key: key.to_owned_key(),
         value: value.clone(),
         version,
