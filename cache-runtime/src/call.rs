@@ -286,7 +286,7 @@ fn front_hit<R, P: Policy<R>, L: KeyRef>(
     mode: Mode,
     key: &L,
 ) -> Option<R> {
-    if crate::store::fronts_possible::<L::Owned, P::Stored>()
+    if const { crate::store::fronts_possible::<L::Owned, P::Stored>() }
         && mode == Mode::Lookup
         && let Some(id) = handle.front()
         && !bypass::active()

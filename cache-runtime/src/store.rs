@@ -215,32 +215,14 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
     pub(crate) fn new(config: &Config, front: bool) -> Self {
         let n = shard_count(config.capacity);
         let hasher = Hasher::default();
-        let capacity_of = |i: usize| {
-            config
-                .capacity
-                .map_or(usize::MAX, |c| c / n + usize::from(i < c % n))
-        };
-        let window_of = |i: usize| {
-            if n == 1 || config.capacity.is_none() {
-                0
-            } else {
-                u32::try_from(capacity_of(i) / 4).unwrap_or(u32::MAX)
-            }
-        };
-        // Fronts only where they change nothing a caller sees (see `crate::front`).
-        let fronts = (front
-            && (n > 1 || config.capacity.is_none())
-            && config.tti.is_none()
-            && fronts_possible::<K, V>())
-        .then(|| {
-            let windows: Vec<u32> = (0..n).map(window_of).collect();
-            let fronts: &'static Fronts = Box::leak(Box::new(Fronts::new(
-                hasher.clone(),
-                config.capacity.map(|c| c / n),
-                &windows,
-            )));
-            fronts
-        });
+        let capacity_of = |i| shard_capacity(config, n, i);
+        let window_of = |i| shard_window(config, n, i);
+        let fronts = fronts_for(
+            config,
+            n,
+            &hasher,
+            front && const { fronts_possible::<K, V>() },
+        );
         let shards = (0..n)
             .map(|i| {
                 let capacity = capacity_of(i);
@@ -309,19 +291,23 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             return Err(Held { shard, now });
         }
         shard.stats.hits += 1;
-        // Only an entry read lately, still in the front quarter of its shard, is copied:
-        // a cold entry's hit would only push a hot one out of the front.
-        let hot = fronts_possible::<K, V>() && (!self.promote || shard.recently_moved(i));
-        let value = shard.hit(i, now, &self.expiry, self.promote);
-        if hot
+        // A constant condition: stores of types that cannot have fronts carry none of this
+        // code, not even in a debug build.
+        if const { fronts_possible::<K, V>() }
             && let Some(fronts) = self.fronts
-            && fronts.copying()
         {
-            let marks = shard.marks(i, hash, fronts);
-            drop(shard);
-            copy_to_front(fronts, hash, key, &value, marks);
+            // Only an entry read lately, still in the front quarter of its shard, is
+            // copied: a cold entry's copy would only push a hot one out of the front.
+            let hot = !self.promote || shard.recently_moved(i);
+            let value = shard.hit(i, now, &self.expiry, self.promote);
+            if hot && fronts.copying() {
+                let marks = shard.marks(i, hash, fronts);
+                drop(shard);
+                copy_to_front(fronts, hash, key, &value, marks);
+            }
+            return Ok(value);
         }
-        Ok(value)
+        Ok(shard.hit(i, now, &self.expiry, self.promote))
     }
 
     /// Looks `key` up; on a miss, registers the caller as the one to run the body. `held`:
@@ -799,6 +785,43 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.link_prev(old, i);
         self.head = i;
     }
+}
+
+/// Shard `i`'s share of the capacity, of `n` shards.
+fn shard_capacity(config: &Config, n: usize, i: usize) -> usize {
+    config
+        .capacity
+        .map_or(usize::MAX, |c| c / n + usize::from(i < c % n))
+}
+
+/// Shard `i`'s `window` (see [`Shard::window`]), of `n` shards.
+fn shard_window(config: &Config, n: usize, i: usize) -> u32 {
+    if n == 1 || config.capacity.is_none() {
+        0
+    } else {
+        u32::try_from(shard_capacity(config, n, i) / 4).unwrap_or(u32::MAX)
+    }
+}
+
+/// The fronts of a store of `n` shards, if threads may keep any: only where they change
+/// nothing a caller sees (see [`crate::front`]). `possible`: the store's types allow them.
+/// Not generic, like the other parts of a store's set-up that need not be.
+fn fronts_for(
+    config: &Config,
+    n: usize,
+    hasher: &Hasher,
+    possible: bool,
+) -> Option<&'static Fronts> {
+    let wanted = possible && (n > 1 || config.capacity.is_none()) && config.tti.is_none();
+    wanted.then(|| {
+        let windows: Vec<u32> = (0..n).map(|i| shard_window(config, n, i)).collect();
+        let fronts: &'static Fronts = Box::leak(Box::new(Fronts::new(
+            hasher.clone(),
+            config.capacity.map(|c| c / n),
+            &windows,
+        )));
+        fronts
+    })
 }
 
 /// Whether threads may keep fronts of a store of `K` and `V`: only when neither has drop
