@@ -620,6 +620,51 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             return;
         }
         let hard = now.saturating_add(expiry.ttl);
+        let deadline = hard.min(now.saturating_add(expiry.tti));
+        if self.nodes.len() >= self.capacity && self.tail != NIL {
+            // Full: the least recently used entry goes, and its slot takes the new one, so
+            // no other entry moves in the slab (nor is rehashed to be found again).
+            let i = self.tail;
+            self.detach(i, hasher);
+            let node = Node {
+                key,
+                value,
+                prev: NIL,
+                next: NIL,
+                deadline,
+            };
+            dead.push(std::mem::replace(&mut self.nodes[i as usize], node));
+            self.stats.evictions += 1;
+            if expiry.keeps_hard() {
+                self.hards[i as usize] = hard;
+            }
+            self.link_new(i, hash, tags, hasher);
+        } else {
+            self.push_new(hash, key, value, tags, hard, deadline, expiry, hasher);
+            while self.nodes.len() > self.capacity && self.tail != NIL {
+                let last = self.tail;
+                dead.push(self.remove(last, hasher));
+                self.stats.evictions += 1;
+            }
+        }
+        if expiry.any() {
+            self.sweep(now, expiry, hasher, dead);
+        }
+    }
+
+    /// Adds an entry at the end of the slab (growing it if need be).
+    #[allow(clippy::too_many_arguments)] // `insert`'s context, passed on
+    fn push_new(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        tags: Option<Vec<String>>,
+        hard: u64,
+        deadline: u64,
+        expiry: &Expiry,
+        hasher: &Hasher,
+    ) {
         let len = self.nodes.len();
         let i = u32::try_from(len).unwrap_or(NIL);
         if len == self.nodes.capacity() {
@@ -640,7 +685,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             value,
             prev: NIL,
             next: NIL,
-            deadline: hard.min(now.saturating_add(expiry.tti)),
+            deadline,
         });
         if expiry.keeps_hard() {
             self.hards.push(hard);
@@ -648,20 +693,18 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if self.window != 0 {
             self.stamps.push(0);
         }
+        self.link_new(i, hash, tags, hasher);
+    }
+
+    /// Puts the new entry in slot `i` at the front of the list, in the index and under its
+    /// tags.
+    fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>, hasher: &Hasher) {
         self.push_front(i);
         let nodes = &self.nodes;
         self.index
             .insert_unique(hash, i, |&j| hasher.hash_one(&nodes[j as usize].key));
         if let Some(tags) = tags {
             self.tags.get_or_insert_default().add(i, tags);
-        }
-        while self.nodes.len() > self.capacity && self.tail != NIL {
-            let last = self.tail;
-            dead.push(self.remove(last, hasher));
-            self.stats.evictions += 1;
-        }
-        if expiry.any() {
-            self.sweep(now, expiry, hasher, dead);
         }
     }
 
@@ -687,8 +730,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Takes entry `i` out; the last entry moves into its slot.
-    fn remove(&mut self, i: u32, hasher: &Hasher) -> Node<K, V> {
+    /// Takes entry `i` out of the list, the index and the tags (voiding the fronts' copies);
+    /// its slot stays, for the caller to fill or remove.
+    fn detach(&mut self, i: u32, hasher: &Hasher) {
         self.unlink(i);
         let h = hasher.hash_one(&self.nodes[i as usize].key);
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
@@ -700,6 +744,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if let Some(t) = &mut self.tags {
             t.remove_slot(i);
         }
+    }
+
+    /// Takes entry `i` out; the last entry moves into its slot.
+    fn remove(&mut self, i: u32, hasher: &Hasher) -> Node<K, V> {
+        self.detach(i, hasher);
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
         let last = (self.nodes.len() - 1) as u32;
         let node = self.nodes.swap_remove(i as usize);
