@@ -20,10 +20,11 @@ use crate::key::KeyRef;
 use crate::stats::CacheStats;
 use crate::tags::TagIndex;
 use hashbrown::HashTable;
+use parking_lot::{Mutex, MutexGuard};
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// "No entry" in the list links.
 const NIL: u32 = u32::MAX;
@@ -190,10 +191,11 @@ struct Shard<K, V> {
     front: Option<ShardFront>,
 }
 
+/// A shard's lock. A panic under it can only come from a user's `Eq`, `Hash` or `Clone`,
+/// before the shard is changed: the lock is released and the data stays consistent
+/// (`parking_lot` has no poisoning to check on every lock and unlock).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic under a shard lock can only come from a user's `Eq`, `Hash` or `Clone`, before
-    // the shard is changed: the data is consistent, so a poisoned lock is used as it is.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    m.lock()
 }
 
 /// How many shards a cache of this capacity gets: a power of two, at most four per core.
@@ -586,12 +588,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Reads a live entry: refreshes its idle deadline and moves it to the front.
     #[inline]
     fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, promote: bool) -> V {
-        let hard = self.hard(i, expiry);
-        let n = &mut self.nodes[i as usize];
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
-        let value = n.value.clone();
-        if expiry.tti != u64::MAX && now < n.deadline {
-            n.deadline = hard.min(now.saturating_add(expiry.tti));
+        let value = self.nodes[i as usize].value.clone();
+        if expiry.tti != u64::MAX && now < self.nodes[i as usize].deadline {
+            let hard = self.hard(i, expiry);
+            self.nodes[i as usize].deadline = hard.min(now.saturating_add(expiry.tti));
         }
         if promote && self.head != i && !self.recently_moved(i) {
             self.unlink(i);
