@@ -586,7 +586,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 
     /// Reads a live entry: refreshes its idle deadline and moves it to the front.
-    #[inline]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn hit(&mut self, i: u32, now: u64, expiry: &Expiry, promote: bool) -> V {
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
         let value = self.nodes[i as usize].value.clone();
@@ -595,10 +596,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             self.nodes[i as usize].deadline = hard.min(now.saturating_add(expiry.tti));
         }
         if promote && self.head != i && !self.recently_moved(i) {
-            self.unlink(i);
-            self.push_front(i);
+            self.move_to_front(i);
         }
         value
+    }
+
+    /// The LRU move of a hit, out of line: most hits in a busy sharded cache skip it.
+    #[inline(never)]
+    fn move_to_front(&mut self, i: u32) {
+        self.unlink(i);
+        self.push_front(i);
     }
 
     #[allow(clippy::too_many_arguments)] // one call site, all of it the shard's context
