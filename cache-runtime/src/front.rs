@@ -37,6 +37,7 @@
 
 use crate::clock;
 use crate::key::KeyRef;
+use crate::store::shard_index;
 use hashbrown::HashTable;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -203,14 +204,6 @@ impl Fronts {
     }
 
     #[inline]
-    fn shard_of(&self, hash: u64) -> usize {
-        // As `Store::shard`: bits 32 up.
-        #[allow(clippy::cast_possible_truncation)]
-        let s = (hash >> 32) as usize & self.shard_mask;
-        s
-    }
-
-    #[inline]
     fn stripe(&self, shard: usize, hash: u64) -> usize {
         // Bits 8 up: apart from the shard's bits and from hashbrown's control byte.
         #[allow(clippy::cast_possible_truncation)]
@@ -221,7 +214,7 @@ impl Fronts {
     /// The stripe of the entry for `hash`, and its version, which a copy records; read
     /// under the shard's lock.
     pub(crate) fn version(&self, hash: u64) -> (u32, u64) {
-        let stripe = self.stripe(self.shard_of(hash), hash);
+        let stripe = self.stripe(shard_index(hash, self.shard_mask), hash);
         #[allow(clippy::cast_possible_truncation)] // shards * stripes fits easily
         (stripe as u32, self.versions[stripe].load(Ordering::Relaxed))
     }
@@ -264,7 +257,6 @@ impl Fronts {
             .flatten()
     }
 
-    /// Puts a copy of an entry the store just served into this thread's front.
     /// Whether this thread's front takes copies now (see [`Slot::copying`]).
     #[inline]
     pub(crate) fn copying(&self) -> bool {
@@ -276,6 +268,8 @@ impl Fronts {
             .unwrap_or(false)
     }
 
+    /// Puts a copy of an entry the store just served into this thread's front (made by
+    /// `copy`, only if the front takes it).
     pub(crate) fn fill<K, V>(&'static self, hash: u64, copy: impl FnOnce() -> Replica<K, V>)
     where
         K: Hash + Eq + 'static,

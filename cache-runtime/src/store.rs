@@ -844,6 +844,15 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 }
 
+/// The shard of the entry for `hash`, of `mask + 1` shards: bits 32 up (the table probes
+/// with the low bits and the top seven). The store and its fronts both place entries by it.
+#[inline]
+pub(crate) fn shard_index(hash: u64, mask: usize) -> usize {
+    #[allow(clippy::cast_possible_truncation)] // only the low bits of the shifted hash matter
+    let i = (hash >> 32) as usize & mask;
+    i
+}
+
 /// Shard `i`'s share of the capacity, of `n` shards.
 fn shard_capacity(config: &Config, n: usize, i: usize) -> usize {
     config
@@ -917,10 +926,7 @@ fn copy_to_front<K, V, L>(
 impl<K, V> Store<K, V> {
     #[inline]
     fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<K, V>> {
-        // The table probes with the low bits and the top seven; the shard takes bits 32 up.
-        #[allow(clippy::cast_possible_truncation)] // only the low bits of the shifted hash matter
-        let i = (hash >> 32) as usize & self.mask;
-        lock(&self.shards[i].0)
+        lock(&self.shards[shard_index(hash, self.mask)].0)
     }
 
     /// Ends a run that produced nothing (the body panicked or its future was dropped): the
