@@ -26,6 +26,7 @@ mod key;
 mod policy;
 mod stats;
 mod store;
+mod sync;
 mod tags;
 
 pub use bypass::{BypassGuard, bypass};
