@@ -23,6 +23,8 @@ mod flight;
 mod front;
 mod handle;
 mod key;
+#[cfg(all(test, shuttle))]
+mod model_tests;
 mod policy;
 mod stats;
 mod store;
