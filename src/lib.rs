@@ -84,7 +84,10 @@
 ///
 /// A hit never runs the body; no lock is held while the body runs; a panic in the body
 /// stores nothing and a waiting caller runs the body instead; a cached function may call
-/// itself or other cached functions.
+/// itself or other cached functions. An `Err` is not stored (without `cache_errors`), and
+/// the callers that waited for that run get a clone of it when the error type is
+/// `Clone + Send + Sync + 'static`; with another error type each of them runs the body
+/// itself (wrap the error in an `Arc` to share it).
 ///
 /// Invalidation holds under concurrency: once `invalidate_f(..)`, `invalidate_all_f()`,
 /// `f_cache().clear()`, [`clear_all`] or [`invalidate_tag`] has returned, every call of `f`

@@ -292,3 +292,34 @@ fn the_returned_futures_are_send_when_the_bodies_are() {
         assert_send(c.get("x")).await.unwrap();
     });
 }
+
+#[cached]
+async fn label(id: u64) -> &'static str {
+    tokio::task::yield_now().await;
+    if id == 0 { "zero" } else { "many" }
+}
+
+#[cached]
+async fn first_byte(id: u64) -> Result<Option<&'static [u8]>, String> {
+    tokio::task::yield_now().await;
+    Ok((id > 0).then_some(b"x".as_slice()))
+}
+
+/// Return types that borrow `'static` data: the future is still `Send`, so it can be spawned.
+#[test]
+fn futures_returning_static_borrows_are_send_and_can_be_spawned() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        assert_eq!(tokio::spawn(label(0)).await.unwrap(), "zero");
+        assert_eq!(tokio::spawn(label(0)).await.unwrap(), "zero");
+        assert_eq!(tokio::spawn(refresh_label(1)).await.unwrap(), "many");
+        assert_eq!(
+            tokio::spawn(first_byte(3)).await.unwrap(),
+            Ok(Some(b"x".as_slice()))
+        );
+    });
+    assert_eq!(label_cache().stats().hits, 1);
+}

@@ -224,3 +224,93 @@ fn many_threads_many_keys_always_get_the_right_value() {
     assert_eq!(s.misses, MIXES.load(Ordering::Relaxed));
     assert!(mix_cache().len() <= 64);
 }
+
+/// A burst of callers against a failing upstream, with the leader held in its body until
+/// every caller has arrived: `run` counts the body's runs, `gate` is opened by the test.
+fn failing_burst<R: Send + 'static>(
+    runs: &'static AtomicU32,
+    gate: &'static Mutex<Option<mpsc::Receiver<()>>>,
+    call: fn() -> R,
+) -> Vec<R> {
+    let (release, rx) = mpsc::channel();
+    *gate.lock().unwrap() = Some(rx);
+    let leader = thread::spawn(call);
+    while runs.load(Ordering::SeqCst) == 0 {
+        thread::yield_now();
+    }
+    let (called_tx, called_rx) = mpsc::channel();
+    let waiters: Vec<_> = (0..8)
+        .map(|_| {
+            let called = called_tx.clone();
+            thread::spawn(move || {
+                called.send(()).unwrap();
+                call()
+            })
+        })
+        .collect();
+    for _ in 0..8 {
+        called_rx.recv_timeout(PATIENCE).unwrap();
+    }
+    thread::sleep(Duration::from_millis(50));
+    release.send(()).unwrap();
+    std::iter::once(leader)
+        .chain(waiters)
+        .map(|t| t.join().unwrap())
+        .collect()
+}
+
+/// The body waits at the gate if the test set one (the first run), then fails.
+fn fail_after_gate(runs: &AtomicU32, gate: &Mutex<Option<mpsc::Receiver<()>>>) {
+    runs.fetch_add(1, Ordering::SeqCst);
+    let rx = gate.lock().unwrap().take();
+    if let Some(rx) = rx {
+        rx.recv_timeout(PATIENCE).unwrap();
+    }
+}
+
+static SHARED_RUNS: AtomicU32 = AtomicU32::new(0);
+static SHARED_GATE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+
+#[cached]
+fn query(id: u32) -> Result<u32, String> {
+    fail_after_gate(&SHARED_RUNS, &SHARED_GATE);
+    Err(format!("database down (user {id})"))
+}
+
+#[test]
+fn callers_waiting_for_a_failing_run_share_its_err_when_the_error_is_clone() {
+    let got = failing_burst(&SHARED_RUNS, &SHARED_GATE, || query(1));
+    assert!(
+        got.iter()
+            .all(|r| *r == Err("database down (user 1)".to_owned()))
+    );
+    // Callers that arrived after the leader's flight (a loaded machine) ran it themselves.
+    let runs = SHARED_RUNS.load(Ordering::SeqCst);
+    assert!(
+        runs < 9,
+        "{runs} runs: the waiters did not get the leader's Err"
+    );
+    let s = query_cache().stats();
+    assert_eq!((s.misses, s.hits), (u64::from(runs), 9 - u64::from(runs)));
+    assert_eq!(query_cache().len(), 0, "an Err is never stored");
+}
+
+/// An error type that is not `Clone`: it cannot be handed to more than one caller.
+#[derive(Debug, PartialEq)]
+struct Unclonable(u32);
+
+static OWN_RUNS: AtomicU32 = AtomicU32::new(0);
+static OWN_GATE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+
+#[cached]
+fn strict(id: u32) -> Result<u32, Unclonable> {
+    fail_after_gate(&OWN_RUNS, &OWN_GATE);
+    Err(Unclonable(id))
+}
+
+#[test]
+fn with_an_error_that_is_not_clone_each_waiter_runs_the_body_itself() {
+    let got = failing_burst(&OWN_RUNS, &OWN_GATE, || strict(2));
+    assert!(got.iter().all(|r| *r == Err(Unclonable(2))));
+    assert_eq!(OWN_RUNS.load(Ordering::SeqCst), 9, "one run per caller");
+}

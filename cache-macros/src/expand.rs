@@ -188,7 +188,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         } else {
             quote!(::memocache::__private::Mode::Lookup)
         };
-        let policy = self.policy();
+        let policy = self.lookup_policy();
         let config = self.config();
         let key = self.key();
         let tags = self.tags();
@@ -492,6 +492,24 @@ impl<'f, 'a> Gen<'f, 'a> {
             quote_spanned!(span=> ::memocache::__private::OkOnly)
         } else {
             quote_spanned!(span=> ::memocache::__private::Plain)
+        }
+    }
+
+    /// The policy a call looks up with: [`Self::policy`], except that a `Result` whose error
+    /// type is `Clone + Send + Sync + 'static` shares its `Err` with the callers that waited
+    /// for the run (`OkShared`), chosen by the runtime's autoref specialization.
+    fn lookup_policy(&self) -> TokenStream {
+        if self.func.kind != ReturnKind::Result || self.args.cache_errors.present() {
+            return self.policy();
+        }
+        let span = self.ret_span();
+        let ret = self.ret();
+        quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use ::memocache::__private::{KeepErrors as _, ShareErrors as _};
+                (&::memocache::__private::Choose::<#ret>::NEW).policy()
+            }
         }
     }
 

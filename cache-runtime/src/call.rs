@@ -6,7 +6,7 @@
 
 use crate::bypass;
 use crate::config::Config;
-use crate::flight::Flight;
+use crate::flight::{Flight, Outcome};
 use crate::front::Fronts;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
@@ -43,9 +43,9 @@ pub enum Lookup<R, T> {
 /// Dropping it without [`Ticket::run`] (a panic in the body, a cancelled future) wakes the
 /// callers waiting for this key, and one of them runs the body instead.
 #[must_use = "a ticket must run the body"]
-pub struct Ticket<R, P: Policy<R>, K: 'static> {
-    lead: Option<Leader<K, P::Stored>>,
-    _result: PhantomData<fn() -> R>,
+pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
+    lead: Option<Leader<K, V>>,
+    _result: PhantomData<fn(P) -> R>,
 }
 
 /// A ticket's hold on the store: where to put the result, and the flight to end.
@@ -124,14 +124,14 @@ where
 // Forced in optimised builds only: a debug build compiles faster without it.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-pub fn lookup<R, P: Policy<R>, L: KeyRef>(
+pub fn lookup<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
     config: fn() -> Config,
     key: L,
-) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+) -> Lookup<R, Ticket<R, P, L::Owned, V>> {
+    if let Some(v) = front_hit::<R, V, P, L>(handle, mode, &key) {
         return Lookup::Hit(v);
     }
     lookup_sync(handle, mode, policy, config, key, CallerRefreshes)
@@ -140,18 +140,18 @@ pub fn lookup<R, P: Policy<R>, L: KeyRef>(
 /// [`lookup`] for a `stale` function whose arguments can be rebuilt from its key: the
 /// refresh of a stale entry runs `refresh(&key)` on a background thread, and the caller
 /// that found it stale is answered at once like everyone else.
-pub fn lookup_stale<R, P: Policy<R>, L: KeyRef, F>(
+pub fn lookup_stale<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef, F>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
     config: fn() -> Config,
     key: L,
     refresh: F,
-) -> Lookup<R, Ticket<R, P, L::Owned>>
+) -> Lookup<R, Ticket<R, P, L::Owned, V>>
 where
     F: FnOnce(&L::Owned) + Send + 'static,
 {
-    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+    if let Some(v) = front_hit::<R, V, P, L>(handle, mode, &key) {
         return Lookup::Hit(v);
     }
     lookup_sync(handle, mode, policy, config, key, OnThread(refresh))
@@ -236,22 +236,28 @@ where
 }
 
 /// What one look at the store decided: the answer, or a run of the body to wait for.
-enum Step<R, P: Policy<R>, L: KeyRef> {
-    Answer(Lookup<R, Ticket<R, P, L::Owned>>),
+enum Step<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef> {
+    Answer(Lookup<R, Ticket<R, P, L::Owned, V>>),
     /// Another caller runs the body; the key comes back for the next look.
-    Wait(Arc<Flight<L::Owned, P::Stored>>, L),
+    Wait(Arc<Flight<L::Owned, V>>, L),
 }
 
 /// One look at the store, the part of a lookup that is the same for threads and tasks.
 #[inline]
-fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
-    store: &'static Store<L::Owned, P::Stored>,
+fn step<
+    R,
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+    S: StaleRefresh<L::Owned, V>,
+>(
+    store: &'static Store<L::Owned, V>,
     hash: u64,
     key: L,
     mode: Mode,
     stale: &mut Option<S>,
-    held: Option<Held<'static, L::Owned, P::Stored>>,
-) -> Step<R, P, L> {
+    held: Option<Held<'static, L::Owned, V>>,
+) -> Step<R, V, P, L> {
     let answer = match store.begin(hash, &key, mode == Mode::Refresh, held) {
         Begin::Hit(v) | Begin::Stale(v, None) => Lookup::Hit(P::restore(v)),
         Begin::Stale(v, Some(lead)) => {
@@ -283,17 +289,17 @@ fn step<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
 // Forced in optimised builds only: a debug build compiles faster without it.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn front_hit<R, P: Policy<R>, L: KeyRef>(
+fn front_hit<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     key: &L,
 ) -> Option<R> {
-    if const { crate::store::fronts_possible::<L::Owned, P::Stored>() }
+    if const { crate::store::fronts_possible::<L::Owned, V>() }
         && mode == Mode::Lookup
         && let Some(id) = handle.front()
         && !bypass::active()
     {
-        Fronts::get::<L::Owned, P::Stored, L>(id, key).map(P::restore)
+        Fronts::get::<L::Owned, V, L>(id, key).map(P::restore)
     } else {
         None
     }
@@ -308,13 +314,13 @@ type Started<K, V> = (&'static Store<K, V>, u64, Option<Held<'static, K, V>>);
 /// short path the shard stays locked, so that a miss takes its lock once.
 #[inline]
 #[allow(clippy::type_complexity)] // the store and hash, or a whole lookup's answer
-fn start<R, P: Policy<R>, L: KeyRef>(
+fn start<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     config: fn() -> Config,
     key: &L,
-) -> Result<Started<L::Owned, P::Stored>, Lookup<R, Ticket<R, P, L::Owned>>> {
-    let Some(store) = active_store::<L::Owned, P::Stored>(handle, config) else {
+) -> Result<Started<L::Owned, V>, Lookup<R, Ticket<R, P, L::Owned, V>>> {
+    let Some(store) = active_store::<L::Owned, V>(handle, config) else {
         return Err(Lookup::Miss(Ticket::uncached()));
     };
     let hash = store.hash(key);
@@ -328,15 +334,21 @@ fn start<R, P: Policy<R>, L: KeyRef>(
 }
 
 #[inline]
-fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
+fn lookup_sync<
+    R,
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+    S: StaleRefresh<L::Owned, V>,
+>(
     handle: &'static CacheHandle,
     mode: Mode,
     _policy: P,
     config: fn() -> Config,
     mut key: L,
     stale: S,
-) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    let (store, hash, mut held) = match start::<R, P, L>(handle, mode, config, &key) {
+) -> Lookup<R, Ticket<R, P, L::Owned, V>> {
+    let (store, hash, mut held) = match start::<R, V, P, L>(handle, mode, config, &key) {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -353,9 +365,9 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
             // The body calls itself with the same key: waiting would never end.
             return Lookup::Miss(Ticket::uncached());
         }
-        if let Some(v) = flight.wait() {
+        if let Some(answer) = shared::<R, V, P>(flight.wait()) {
             store.count_hit();
-            return Lookup::Hit(P::restore(v));
+            return Lookup::Hit(answer);
         }
         // The run ended with nothing to share: look again (and maybe run it).
     }
@@ -363,26 +375,38 @@ fn lookup_sync<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>
 
 /// The `async` form of [`lookup`]: waiting for another caller's run does not block the
 /// thread.
-pub async fn lookup_async<R, P: Policy<R>, L: KeyRef>(
+pub async fn lookup_async<
+    R,
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
     config: fn() -> Config,
     key: L,
-) -> Lookup<R, Ticket<R, P, L::Owned>> {
+) -> Lookup<R, Ticket<R, P, L::Owned, V>> {
     lookup_async_with(handle, mode, policy, config, key, CallerRefreshes).await
 }
 
 /// The `async` form of [`lookup_stale`]: with the `tokio` feature, inside a tokio runtime,
 /// the refresh is a spawned task; elsewhere the caller that found the entry stale runs it.
-pub async fn lookup_stale_async<R, P: Policy<R>, L: KeyRef, F, Fut>(
+pub async fn lookup_stale_async<
+    R,
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+    F,
+    Fut,
+>(
     handle: &'static CacheHandle,
     mode: Mode,
     policy: P,
     config: fn() -> Config,
     key: L,
     refresh: F,
-) -> Lookup<R, Ticket<R, P, L::Owned>>
+) -> Lookup<R, Ticket<R, P, L::Owned, V>>
 where
     F: FnOnce(L::Owned) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -459,18 +483,24 @@ impl<F: Future + Unpin> Future for WithOffset<F> {
     }
 }
 
-async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned, P::Stored>>(
+async fn lookup_async_with<
+    R,
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+    S: StaleRefresh<L::Owned, V>,
+>(
     handle: &'static CacheHandle,
     mode: Mode,
     _policy: P,
     config: fn() -> Config,
     mut key: L,
     stale: S,
-) -> Lookup<R, Ticket<R, P, L::Owned>> {
-    if let Some(v) = front_hit::<R, P, L>(handle, mode, &key) {
+) -> Lookup<R, Ticket<R, P, L::Owned, V>> {
+    if let Some(v) = front_hit::<R, V, P, L>(handle, mode, &key) {
         return Lookup::Hit(v);
     }
-    let (store, hash) = match start::<R, P, L>(handle, mode, config, &key) {
+    let (store, hash) = match start::<R, V, P, L>(handle, mode, config, &key) {
         // A task does not keep a lock past its first look: the future stays `Send`.
         Ok((store, hash, held)) => {
             drop(held);
@@ -489,10 +519,20 @@ async fn lookup_async_with<R, P: Policy<R>, L: KeyRef, S: StaleRefresh<L::Owned,
         };
         // No same-thread check here: tasks share threads, and a task that waits for
         // another task's run on the same thread is not waiting for itself.
-        if let Some(v) = (WaitFlight { flight }).await {
+        if let Some(answer) = shared::<R, V, P>((WaitFlight { flight }).await) {
             store.count_hit();
-            return Lookup::Hit(P::restore(v));
+            return Lookup::Hit(answer);
         }
+    }
+}
+
+/// What a caller that waited for another caller's run answers with, if anything: the run's
+/// value, or its shared error.
+fn shared<R, V, P: Policy<R, Stored = V>>(outcome: Outcome<V>) -> Option<R> {
+    match outcome {
+        Outcome::Value(v) => Some(P::restore(v)),
+        Outcome::Error(e) => P::shared_error(&*e),
+        Outcome::Retry => None,
     }
 }
 
@@ -502,13 +542,13 @@ struct WaitFlight<K, V> {
 }
 
 impl<K, V: Clone> Future for WaitFlight<K, V> {
-    type Output = Option<V>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<V>> {
+    type Output = Outcome<V>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<V>> {
         self.flight.poll_wait(cx)
     }
 }
 
-impl<R, P: Policy<R>, K> Ticket<R, P, K>
+impl<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, K> Ticket<R, P, K, V>
 where
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
@@ -519,12 +559,7 @@ where
         }
     }
 
-    fn lead(
-        store: &'static Store<K, P::Stored>,
-        hash: u64,
-        key: K,
-        lead: Lead<K, P::Stored>,
-    ) -> Self {
+    fn lead(store: &'static Store<K, V>, hash: u64, key: K, lead: Lead<K, V>) -> Self {
         Ticket {
             lead: Some(Leader {
                 store,
@@ -594,12 +629,15 @@ where
         else {
             return;
         };
-        let kept = P::keep(result);
-        // What `unless` rejects is not stored, but the callers waiting for this run get it.
-        let (value, unstored) = if kept.is_some() && !unless(result) {
-            (kept, None)
-        } else {
-            (None, kept)
+        // What `unless` rejects is not stored, but the callers waiting for this run get it;
+        // an `Err` too, where the policy shares errors.
+        let (value, unstored) = match P::keep(result) {
+            Some(v) if !unless(result) => (Some(v), Outcome::Retry),
+            Some(v) => (None, Outcome::Value(v)),
+            None => (
+                None,
+                P::share_error(result).map_or(Outcome::Retry, Outcome::Error),
+            ),
         };
         let lead = Lead {
             epoch,

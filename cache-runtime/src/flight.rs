@@ -9,8 +9,9 @@
 
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{BlockingMutex as Mutex, Condvar, ThreadId, thread_id as me};
+use std::any::Any;
 use std::mem;
-use std::sync::{OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 /// One run of a body for one key, shared by the caller running it and those waiting.
@@ -34,9 +35,21 @@ pub(crate) struct Flight<K, V> {
 enum State<V> {
     /// The body runs; tasks to wake when it ends.
     Running(Vec<Waker>),
-    /// The body ended: `Some` is the value for the waiters, `None` tells them to try again
-    /// (the body panicked, was cancelled, or returned something that is not shared).
-    Done(Option<V>),
+    /// The body ended with this for the waiters.
+    Done(Outcome<V>),
+}
+
+/// What a finished run hands the callers that waited for it.
+#[derive(Clone)]
+pub(crate) enum Outcome<V> {
+    /// The value, stored or not (an `unless` may have refused it).
+    Value(V),
+    /// An `Err` the callers share: a clone of the leader's error, for a policy that shares
+    /// them (see [`crate::policy::Policy::share_error`]).
+    Error(Arc<dyn Any + Send + Sync>),
+    /// Nothing to share (the body panicked, was cancelled, or returned an error that is not
+    /// shared): a waiter looks again, and maybe runs the body itself.
+    Retry,
 }
 
 impl<K, V> Flight<K, V> {
@@ -95,7 +108,7 @@ impl<K, V> Flight<K, V> {
     }
 
     /// Ends the run and wakes every waiter.
-    pub(crate) fn finish(&self, value: Option<V>) {
+    pub(crate) fn finish(&self, value: Outcome<V>) {
         let wakers = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             match mem::replace(&mut *state, State::Done(value)) {
@@ -112,7 +125,7 @@ impl<K, V> Flight<K, V> {
 
 impl<K, V: Clone> Flight<K, V> {
     /// Parks the calling thread until the run ends.
-    pub(crate) fn wait(&self) -> Option<V> {
+    pub(crate) fn wait(&self) -> Outcome<V> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             match &*state {
@@ -128,7 +141,7 @@ impl<K, V: Clone> Flight<K, V> {
     }
 
     /// The task form of [`Flight::wait`].
-    pub(crate) fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Option<V>> {
+    pub(crate) fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Outcome<V>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match &mut *state {
             State::Running(wakers) => {

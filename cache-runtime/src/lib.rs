@@ -70,7 +70,7 @@ pub mod __private {
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
     pub use crate::key::{KeyRef, Owned};
-    pub use crate::policy::{OkOnly, Plain, Policy};
+    pub use crate::policy::{Choose, KeepErrors, OkOnly, OkShared, Plain, Policy, ShareErrors};
 
     /// A cache handle for a `static` (see [`CacheHandle`]).
     #[must_use]

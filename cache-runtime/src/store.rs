@@ -14,7 +14,7 @@
 
 use crate::clock;
 use crate::config::Config;
-use crate::flight::Flight;
+use crate::flight::{Flight, Outcome};
 use crate::front::{Fronts, Padded, Replica, ShardFront};
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
@@ -409,7 +409,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         hash: u64,
         key: K,
         value: Option<V>,
-        unstored: Option<V>,
+        unstored: Outcome<V>,
         tags: Option<Vec<String>>,
         lead: Lead<K, V>,
     ) {
@@ -429,8 +429,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         }
         let current = shard.epoch == epoch && !flight.as_ref().is_some_and(|f| f.is_cancelled());
         let for_waiters = match (&value, waiters) {
-            (_, false) => None,
-            (Some(v), true) => Some(v.clone()),
+            (_, false) => Outcome::Retry,
+            (Some(v), true) => Outcome::Value(v.clone()),
             (None, true) => unstored,
         };
         match (value, current) {
@@ -1002,7 +1002,7 @@ impl<K, V> Store<K, V> {
         let waiters = Arc::strong_count(flight) > 1;
         drop(shard);
         if waiters {
-            flight.finish(None);
+            flight.finish(Outcome::Retry);
         }
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::flight::Outcome;
 use crate::key::Owned;
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
         Begin::Lead(lead) => lead,
         _ => panic!("a refresh always leads"),
     };
-    s.complete(hash, k, Some(v), None, tags, lead);
+    s.complete(hash, k, Some(v), Outcome::Retry, tags, lead);
 }
 
 fn put(s: &Store<u64, u64>, k: u64, v: u64) {
@@ -268,14 +269,14 @@ fn a_run_overtaken_by_an_invalidation_stores_nothing() {
         panic!("cold key")
     };
     assert!(!s.invalidate(&key)); // nothing stored yet, but the run is now outdated
-    s.complete(hash, 5, Some(50), None, None, lead);
+    s.complete(hash, 5, Some(50), Outcome::Retry, None, lead);
     assert_eq!(get(&s, 5), None);
 
     let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     s.clear();
-    s.complete(hash, 5, Some(50), None, None, lead);
+    s.complete(hash, 5, Some(50), Outcome::Retry, None, lead);
     assert_eq!(get(&s, 5), None);
 }
 
