@@ -95,6 +95,8 @@
 /// it again, and those hits count in [`CacheHandle::stats`] like any other. The copies cost
 /// at most about 80 KB per thread and cache for `u64 -> u64` (a hash table of 2048 slots).
 pub use cache_macros::cached;
+/// Drops cache entries once the function's body has returned.
+pub use cache_macros::invalidates;
 pub use cache_runtime::{
     BypassGuard, CacheHandle, CacheStats, DEFAULT_CAPACITY, bypass, caches, clear_all,
     invalidate_tag, testing,

@@ -22,6 +22,7 @@ mod config;
 mod flight;
 mod front;
 mod handle;
+mod invalidates;
 mod key;
 mod policy;
 mod stats;
@@ -66,6 +67,7 @@ pub mod __private {
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
+    pub use crate::invalidates::*;
     pub use crate::key::{KeyRef, Owned};
     pub use crate::policy::{OkOnly, Plain, Policy};
 
