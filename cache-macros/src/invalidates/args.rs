@@ -91,6 +91,8 @@ impl Target {
 #[derive(Default)]
 pub struct List {
     pub targets: Vec<Target>,
+    /// Targets written, well-formed or not: an empty list is one that names none.
+    pub written: usize,
     /// Where `before` was written.
     pub before: Option<Span>,
     /// Where `always` was written.
@@ -131,15 +133,19 @@ fn parse_item(input: ParseStream, list: &mut List, cx: &mut Errors) -> syn::Resu
         let span = input.parse::<kw::always>()?.span;
         flag(input, "always", span, &mut list.always, cx)
     } else if input.peek(kw::all) && call {
+        list.written += 1;
         input.parse::<kw::all>()?;
         all(input, list, cx)
     } else if input.peek(kw::tag) && call {
+        list.written += 1;
         let keyword = input.parse::<kw::tag>()?.span;
         tag(input, keyword, list, cx)
     } else if input.peek(Token![self]) && input.peek2(Token![.]) {
+        list.written += 1;
         method(input, list, cx)
     } else if input.peek(Ident::peek_any) || input.peek(Token![::]) || input.peek(Token![<]) {
         // A path: `f`, `Self::f`, `self::f`, `crate::m::f`, `<T>::f`.
+        list.written += 1;
         entry(input, list, cx)
     } else {
         Err(syn::Error::new(input.span(), EXPECTED))

@@ -301,6 +301,21 @@ fn run(func: &Function, plan: &Plan, when: When) -> TokenStream {
 /// spanned at the user's name.
 fn helper_path(path: &ExprPath, helper: impl Fn(HelperNames) -> Ident) -> TokenStream {
     let mut path = path.clone();
+    // `self::tag(x)` names a cached function called like a keyword of the list; the
+    // helper's name is no keyword, and `self::` on it would be an unused qualification.
+    if path.qself.is_none()
+        && path.path.leading_colon.is_none()
+        && path.path.segments.len() == 2
+        && path.path.segments[0].ident == "self"
+    {
+        let rest = path
+            .path
+            .segments
+            .pop()
+            .map(syn::punctuated::Pair::into_value);
+        path.path.segments.clear();
+        path.path.segments.extend(rest);
+    }
     if let Some(last) = path.path.segments.last_mut() {
         last.ident = helper(HelperNames::of(&last.ident));
     }

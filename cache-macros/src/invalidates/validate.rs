@@ -27,7 +27,7 @@ fn check_function(func: &Function, cx: &mut Errors) {
 }
 
 fn check_list(func: &Function, list: &List, cx: &mut Errors) {
-    if list.targets.is_empty() {
+    if list.written == 0 {
         // On the flags if there are any, else on the attribute.
         let span = list.before.or(list.always).unwrap_or_else(Span::call_site);
         cx.at(
