@@ -1,7 +1,8 @@
 //! `#[invalidates(...)]` on the functions that change the data: each target form, when the
 //! targets run (`Ok`, `Err`, `always`, a panic, `before`), arguments taken before the body,
 //! `result`, methods. `async fn`s are in `invalidates/async_fns.rs`, the guarantee under
-//! concurrency in `invalidates/concurrent.rs`.
+//! concurrency in `invalidates/concurrent.rs`, every form under strict lints in
+//! `invalidates/strict.rs`.
 //!
 //! Each test has cached functions of its own: the tests of this file run in parallel.
 
@@ -9,6 +10,9 @@
 mod async_fns;
 #[path = "invalidates/concurrent.rs"]
 mod concurrent;
+#[path = "invalidates/strict.rs"]
+#[deny(warnings, unused_qualifications, clippy::pedantic)]
+mod strict;
 
 use memocache::{cached, invalidates};
 use std::cell::RefCell;
