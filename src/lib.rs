@@ -20,8 +20,7 @@
 //!
 //! The attribute's options, the generated `invalidate_*`, `invalidate_all_*`, `refresh_*`
 //! and `*_cache` items, and the behaviour under concurrency are described on [`cached`]
-//! and in the README. [`invalidates`] goes on the functions that change the data and runs
-//! their `invalidate_*` calls once the body has returned.
+//! and in the README.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -101,7 +100,6 @@ pub use cache_macros::cached;
 ///
 /// ```
 /// use memocache::{cached, invalidates};
-/// use std::collections::HashMap;
 /// use std::sync::Mutex;
 ///
 /// static USERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
