@@ -84,8 +84,16 @@
 ///
 /// A hit never runs the body; no lock is held while the body runs; a panic in the body
 /// stores nothing and a waiting caller runs the body instead; a cached function may call
-/// itself or other cached functions. An invalidation that lands while the body runs keeps
-/// that run's result out of the cache.
+/// itself or other cached functions.
+///
+/// Invalidation holds under concurrency: once `invalidate_f(..)`, `invalidate_all_f()`,
+/// `f_cache().clear()`, [`clear_all`] or [`invalidate_tag`] has returned, every call of `f`
+/// that starts afterwards returns a value from a body run that started after that return,
+/// whether a stored entry, a thread's copy, a run it joins or a stale serve answers it; once
+/// `refresh_f(..)` has returned, later calls return its value or a newer one. A run in
+/// progress when the invalidation lands stores nothing; only the callers already waiting for
+/// it get its value. The invalidation does not wait for that run: it detaches it, and the
+/// next caller starts a new one.
 ///
 /// In a cache of 512 entries or more (or `unbounded`) without `tti`, whose key and value
 /// types own no heap memory (numbers, tuples of them, `Copy` structs), each thread also

@@ -131,3 +131,45 @@ fn clear_all_empties_every_cache() {
     assert!(in_a_cache().is_empty());
     assert!(in_b_cache().is_empty());
 }
+
+static PROFILE_DB: AtomicU32 = AtomicU32::new(1);
+static PROFILE_READS: AtomicU32 = AtomicU32::new(0);
+static GATE_OPEN: std::sync::Mutex<Option<mpsc::Receiver<()>>> = std::sync::Mutex::new(None);
+
+/// Reads the "database"; the first run waits at the gate until the test opens it.
+#[cached]
+fn profile_name(id: u32) -> String {
+    let v = PROFILE_DB.load(Ordering::SeqCst);
+    PROFILE_READS.fetch_add(1, Ordering::SeqCst);
+    let gate = GATE_OPEN.lock().unwrap().take();
+    if let Some(gate) = gate {
+        gate.recv_timeout(Duration::from_secs(30)).unwrap();
+    }
+    format!("user {id} v{v}")
+}
+
+/// The story of issue 8: a page request joins a read that began before an edit. Callers that
+/// were waiting when the invalidation landed get the old run's value; a caller that starts
+/// after it returned starts a run of its own, sees the edit, and its value is the one stored.
+#[test]
+fn a_call_after_an_invalidation_does_not_join_a_run_that_began_before_it() {
+    let (open, gate) = mpsc::channel();
+    *GATE_OPEN.lock().unwrap() = Some(gate);
+    let early = std::thread::spawn(|| profile_name(7));
+    while PROFILE_READS.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    let joined = std::thread::spawn(|| profile_name(7));
+    // Give the second caller a moment to join the run (on a loaded machine it may come
+    // only after the invalidation: then it starts a run of its own and sees the edit).
+    std::thread::sleep(Duration::from_millis(50));
+    PROFILE_DB.store(2, Ordering::SeqCst); // the edit
+    assert!(!invalidate_profile_name(7));
+    // Started after the invalidation returned, while the old run is still in its body.
+    assert_eq!(profile_name(7), "user 7 v2");
+    open.send(()).unwrap();
+    assert_eq!(early.join().unwrap(), "user 7 v1");
+    let joined = joined.join().unwrap();
+    assert!(joined == "user 7 v1" || joined == "user 7 v2", "{joined}");
+    assert_eq!(profile_name(7), "user 7 v2", "the old run stored nothing");
+}

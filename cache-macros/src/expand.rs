@@ -525,6 +525,9 @@ impl<'f, 'a> Gen<'f, 'a> {
         if let Some(on) = &args.single_flight.value {
             chain.extend(quote!(.single_flight(#on)));
         }
+        if args.tags.value.as_ref().is_some_and(|t| !t.is_empty()) {
+            chain.extend(quote!(.tagged()));
+        }
         if chain.is_empty() {
             quote!(::memocache::__private::Config::new)
         } else {

@@ -54,6 +54,7 @@ struct Leader<K: 'static, V: 'static> {
     hash: u64,
     key: K,
     epoch: u64,
+    refresh: bool,
     flight: FlightGuard<K, V>,
 }
 
@@ -225,6 +226,7 @@ where
                     Lead {
                         epoch: lead.epoch,
                         flight: guard.flight.take(),
+                        refresh: lead.refresh,
                     },
                 )),
                 None => Ok(()),
@@ -529,6 +531,7 @@ where
                 hash,
                 key,
                 epoch: lead.epoch,
+                refresh: lead.refresh,
                 flight: FlightGuard {
                     store,
                     flight: lead.flight,
@@ -547,6 +550,7 @@ where
         unless: U,
         body: impl FnOnce() -> R,
     ) -> R {
+        let tags = self.announce(tags);
         let result = body();
         self.finish(&result, tags, unless);
         result
@@ -559,17 +563,32 @@ where
         unless: U,
         body: impl Future<Output = R>,
     ) -> R {
+        let tags = self.announce(tags);
         let result = body.await;
         self.finish(&result, tags, unless);
         result
     }
 
-    fn finish<T: Tags, U: FnOnce(&R) -> bool>(self, result: &R, tags: T, unless: U) {
+    /// Records on the flight, before the body runs, the tags its entry will carry: a tag
+    /// invalidation then detaches the flight only if they match.
+    fn announce<T: Tags>(&self, tags: T) -> Option<Vec<String>> {
+        let tags = tags.into_tags();
+        if let (Some(tags), Some(flight)) = (
+            &tags,
+            self.lead.as_ref().and_then(|l| l.flight.flight.as_ref()),
+        ) {
+            flight.set_tags(tags);
+        }
+        tags
+    }
+
+    fn finish<U: FnOnce(&R) -> bool>(self, result: &R, tags: Option<Vec<String>>, unless: U) {
         let Some(Leader {
             store,
             hash,
             key,
             epoch,
+            refresh,
             mut flight,
         }) = self.lead
         else {
@@ -582,8 +601,12 @@ where
         } else {
             (None, kept)
         };
-        let flight = flight.flight.take();
-        store.complete(hash, key, value, unstored, tags.into_tags(), epoch, flight);
+        let lead = Lead {
+            epoch,
+            flight: flight.flight.take(),
+            refresh,
+        };
+        store.complete(hash, key, value, unstored, tags, lead);
     }
 }
 

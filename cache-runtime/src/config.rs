@@ -19,6 +19,7 @@ pub struct Config {
     pub(crate) stale: Option<Duration>,
     pub(crate) capacity: Option<usize>,
     pub(crate) single_flight: bool,
+    pub(crate) tagged: bool,
 }
 
 impl Default for Config {
@@ -37,6 +38,7 @@ impl Config {
             stale: None,
             capacity: Some(DEFAULT_CAPACITY),
             single_flight: true,
+            tagged: false,
         }
     }
     /// An entry is a miss once `d` has passed since it was stored.
@@ -73,6 +75,13 @@ impl Config {
     #[must_use]
     pub fn single_flight(mut self, on: bool) -> Self {
         self.single_flight = on;
+        self
+    }
+    /// Entries carry tags (the function has a `tags` option), which
+    /// [`invalidate_tag`](crate::invalidate_tag) looks for.
+    #[must_use]
+    pub fn tagged(mut self) -> Self {
+        self.tagged = true;
         self
     }
     /// The capacity bound, `None` when unbounded.

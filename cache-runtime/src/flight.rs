@@ -1,22 +1,17 @@
 //! Single-flight: one run of the body per missing key, with every other caller of that key
 //! parked (a thread on a condvar, a task by its waker) until the run ends.
+//!
+//! A flight is joinable while it sits in its shard's table of flights. An invalidation of its
+//! key (or a `clear`, a tag it may carry, a `refresh_*` of its key) *detaches* it: takes it out
+//! of the table and cancels it, under the shard's lock. Callers that joined before keep
+//! waiting and get its value (they were concurrent with the invalidation); callers that come
+//! after cannot find it and start a run of their own; and the cancelled run stores nothing.
 
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{BlockingMutex as Mutex, Condvar, ThreadId, thread_id as me};
 use std::mem;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::thread::{self, ThreadId};
-
-thread_local! {
-    /// The calling thread's id: `thread::current()` clones (and drops) an `Arc` each time.
-    static ME: ThreadId = thread::current().id();
-}
-
-/// The calling thread's id; `None` while its thread-locals are being destroyed (a flight
-/// started then has no owner, and no caller is taken for one).
-fn me() -> Option<ThreadId> {
-    ME.try_with(|id| *id).ok()
-}
 
 /// One run of a body for one key, shared by the caller running it and those waiting.
 pub(crate) struct Flight<K, V> {
@@ -27,8 +22,11 @@ pub(crate) struct Flight<K, V> {
     /// The thread that started the run: a body that calls itself on the same key must not
     /// wait for itself.
     owner: Option<ThreadId>,
-    /// Set when the key was invalidated while the body ran: its result must not be stored.
-    pub(crate) cancelled: AtomicBool,
+    /// Set when the flight was detached (see the module's doc): its result must not be stored.
+    cancelled: AtomicBool,
+    /// The tags the run's entry will carry, once the run has started (a tag invalidation
+    /// detaches a flight whose tags it does not know yet).
+    tags: OnceLock<Vec<String>>,
     state: Mutex<State<V>>,
     done: Condvar,
 }
@@ -48,6 +46,7 @@ impl<K, V> Flight<K, V> {
             key,
             owner: me(),
             cancelled: AtomicBool::new(false),
+            tags: OnceLock::new(),
             state: Mutex::new(State::Running(Vec::new())),
             done: Condvar::new(),
         }
@@ -59,7 +58,8 @@ impl<K, V> Flight<K, V> {
         self.hash = hash;
         self.key = key;
         self.owner = me();
-        *self.cancelled.get_mut() = false;
+        self.cancelled = AtomicBool::new(false);
+        self.tags.take();
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         match state {
             State::Running(wakers) => wakers.clear(),
@@ -72,12 +72,26 @@ impl<K, V> Flight<K, V> {
         self.owner.is_some() && self.owner == me()
     }
 
+    /// Marks the run's result as not to be stored; called under the shard's lock, as the
+    /// flight leaves the table.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Records the tags the run's entry will carry.
+    pub(crate) fn set_tags(&self, tags: &[String]) {
+        let _ = self.tags.set(tags.to_vec());
+    }
+
+    /// Whether the run's entry may carry `tag`: true while its tags are not known yet.
+    pub(crate) fn may_carry(&self, tag: &str) -> bool {
+        self.tags
+            .get()
+            .is_none_or(|tags| tags.iter().any(|t| t == tag))
     }
 
     /// Ends the run and wakes every waiter.

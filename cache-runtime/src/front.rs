@@ -38,11 +38,14 @@
 use crate::clock;
 use crate::key::KeyRef;
 use crate::store::shard_index;
+use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use hashbrown::HashTable;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+// The hit counters and store ids are not part of the protocol the model checker explores
+// (and a checker's atomic would be a scheduling point under `counters`' std lock).
+use std::sync::atomic::{AtomicU64 as Counter, AtomicUsize};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most entries one thread's front keeps for one cache.
@@ -53,9 +56,17 @@ const MAX_STRIPES: usize = 256;
 /// Hands each store with a front its index in every thread's list of fronts.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(not(shuttle))]
 thread_local! {
     /// This thread's fronts, by store id (a `Front<K, V>` each).
     static FRONTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+}
+
+// Under the model checker, each of its threads has fronts of its own, dropped while the
+// checker still runs (see `sync.rs`).
+#[cfg(shuttle)]
+shuttle::thread_local! {
+    static FRONTS: RefCell<Vec<Slot>> = RefCell::new(Vec::new());
 }
 
 /// Wasted probes (that found no current copy, and took no copy after: the key is cold,
@@ -147,9 +158,9 @@ pub(crate) struct Fronts {
     marks: Box<[Padded<ShardMarks>]>,
     shard_mask: usize,
     /// The hit counters of the threads that have a front, each written by its thread only.
-    counters: Mutex<Vec<Arc<Padded<AtomicU64>>>>,
+    counters: Mutex<Vec<Arc<Padded<Counter>>>>,
     /// Hits counted by fronts whose threads have ended.
-    retired: AtomicU64,
+    retired: Counter,
 }
 
 /// Where one shard bumps its versions and publishes its move count.
@@ -191,7 +202,7 @@ impl Fronts {
                 .collect(),
             shard_mask: shards - 1,
             counters: Mutex::new(Vec::new()),
-            retired: AtomicU64::new(0),
+            retired: Counter::new(0),
         }
     }
 
@@ -342,7 +353,7 @@ pub(crate) struct Replica<K, V> {
 /// One thread's front for one cache.
 struct Front<K: 'static, V: 'static> {
     table: HashTable<Replica<K, V>>,
-    hits: Arc<Padded<AtomicU64>>,
+    hits: Arc<Padded<Counter>>,
     fronts: &'static Fronts,
 }
 
@@ -376,7 +387,7 @@ impl<K: 'static, V: 'static> Front<K, V> {
 
 impl<K: Hash + Eq + 'static, V: 'static> Front<K, V> {
     fn new(fronts: &'static Fronts) -> Self {
-        let hits = Arc::new(Padded(AtomicU64::new(0)));
+        let hits = Arc::new(Padded(Counter::new(0)));
         fronts
             .counters
             .lock()

@@ -197,25 +197,25 @@ impl CacheHandle {
         K: Hash + Eq + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        let mut created = false;
         let primary = *self.primary.get_or_init(|| {
             if *DISABLED {
                 return None;
             }
-            created = true;
             let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config(), true)));
             if let Some(id) = store.front_id() {
                 self.front.store(id, Ordering::Release);
             }
-            let store: &'static dyn ErasedStore = store;
-            Some(store)
-        });
-        if created {
+            // Registered before the store is published: once a caller can store an entry,
+            // `clear_all` and `invalidate_tag` find the cache (no run can begin before the
+            // store is published, so one that finds it registered but not yet published has
+            // nothing to drop).
             REGISTRY
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(self);
-        }
+            let store: &'static dyn ErasedStore = store;
+            Some(store)
+        });
         // Another thread may have created the store for other types (a generic `impl`).
         Some(typed(primary?).unwrap_or_else(|| self.other(config)))
     }

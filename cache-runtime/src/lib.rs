@@ -24,9 +24,12 @@ mod front;
 mod handle;
 mod invalidates;
 mod key;
+#[cfg(all(test, shuttle))]
+mod model_tests;
 mod policy;
 mod stats;
 mod store;
+mod sync;
 mod tags;
 
 pub use bypass::{BypassGuard, bypass};

@@ -18,13 +18,13 @@ use crate::flight::Flight;
 use crate::front::{Fronts, Padded, Replica, ShardFront};
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{Mutex, MutexGuard};
 use crate::tags::TagIndex;
 use hashbrown::HashTable;
-use parking_lot::{Mutex, MutexGuard};
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// "No entry" in the list links.
 const NIL: u32 = u32::MAX;
@@ -126,10 +126,15 @@ pub(crate) struct Held<'a, K, V> {
 
 /// What a caller that runs the body needs to store its result.
 pub(crate) struct Lead<K, V> {
-    /// The shard's epoch when the run began: a later `clear` or tag invalidation makes the
-    /// result too old to store.
+    /// The shard's epoch when the run began. Runs without a flight (`single_flight = false`)
+    /// cannot be detached: an invalidation moves the epoch instead, and a run that began
+    /// before it stores nothing.
     pub(crate) epoch: u64,
     pub(crate) flight: Option<Arc<Flight<K, V>>>,
+    /// A `refresh_*`: without a flight, storing its value moves the epoch, so that a run that
+    /// began before it cannot overwrite the refreshed value with an older one; overtaken, it
+    /// removes the entry it was to replace.
+    pub(crate) refresh: bool,
 }
 
 /// A shard behind its lock, on its own cache lines, so that threads on neighbouring shards
@@ -146,6 +151,9 @@ pub(crate) struct Store<K, V> {
     /// Whether a hit moves its entry to the front of its shard's LRU list: not in an
     /// unbounded cache, which evicts nothing.
     promote: bool,
+    /// Whether entries carry tags (the function has a `tags` option): a tag invalidation
+    /// passes over the other stores.
+    tagged: bool,
     /// Calls counted outside the shards: answered by another caller's run, or by a stale
     /// value whose refresh runs elsewhere (hits), or refreshing a stale value (misses).
     extra_hits: AtomicU64,
@@ -260,6 +268,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             },
             single_flight: config.single_flight,
             promote: config.capacity.is_some(),
+            tagged: config.tagged,
             extra_hits: AtomicU64::new(0),
             extra_misses: AtomicU64::new(0),
             fronts,
@@ -361,8 +370,18 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             }
         }
         shard.stats.misses += 1;
-        let lead = shard.lead(hash, key, self.single_flight && !refresh);
+        // A refresh supersedes a run in progress for the key, which began before it: that
+        // run's callers keep its value, later callers join the refresh, and its result is not
+        // stored over the refreshed one.
+        let superseded = if refresh && self.single_flight {
+            shard.detach_flight(hash, key)
+        } else {
+            None
+        };
+        let mut lead = shard.lead(hash, key, self.single_flight);
+        lead.refresh = refresh;
         drop(shard);
+        drop(superseded);
         drop(expired);
         Begin::Lead(lead)
     }
@@ -392,9 +411,13 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         value: Option<V>,
         unstored: Option<V>,
         tags: Option<Vec<String>>,
-        epoch: u64,
-        mut flight: Option<Arc<Flight<K, V>>>,
+        lead: Lead<K, V>,
     ) {
+        let Lead {
+            epoch,
+            mut flight,
+            refresh,
+        } = lead;
         let now = self.now();
         let mut dead = Graveyard::new();
         let mut shard = self.shard(hash);
@@ -410,17 +433,33 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             (Some(v), true) => Some(v.clone()),
             (None, true) => unstored,
         };
-        if let (Some(value), true) = (value, current) {
-            shard.insert(
-                hash,
-                key,
-                value,
-                tags,
-                now,
-                &self.expiry,
-                &self.hasher,
-                &mut dead,
-            );
+        match (value, current) {
+            (Some(value), true) => {
+                if refresh && flight.is_none() {
+                    // Runs without a flight cannot be superseded: those that began before
+                    // this refresh stop at the epoch instead of overwriting its value.
+                    shard.epoch += 1;
+                }
+                shard.insert(
+                    hash,
+                    key,
+                    value,
+                    tags,
+                    now,
+                    &self.expiry,
+                    &self.hasher,
+                    &mut dead,
+                );
+            }
+            (Some(_), false) if refresh => {
+                // Overtaken (an invalidation, a later refresh): the entry that is there may be
+                // older than this refresh, which its caller now returns; it goes.
+                let owned: &K = &key;
+                if let Some(i) = shard.find(hash, &owned) {
+                    dead.push(shard.remove(i, &self.hasher));
+                }
+            }
+            _ => {}
         }
         if !waiters && !std::mem::needs_drop::<K>() && shard.spare.is_none() {
             // No one else holds it: the next miss in this shard reuses it.
@@ -438,10 +477,10 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
     pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
         let hash = self.hash(key);
         let mut shard = self.shard(hash);
-        // A run in progress for this key computes from data the caller says is outdated.
-        if let Some(f) = shard.find_flight(hash, key) {
-            f.cancel();
-        } else if !self.single_flight {
+        // A run in progress for this key computes from data the caller says is outdated:
+        // detached, it stores nothing and no later caller joins it.
+        let detached = shard.detach_flight(hash, key);
+        if !self.single_flight {
             shard.epoch += 1;
         }
         let node = shard.find(hash, key).map(|i| shard.remove(i, &self.hasher));
@@ -449,6 +488,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             shard.stats.invalidations += 1;
         }
         drop(shard);
+        drop(detached);
         node.is_some()
     }
 
@@ -458,10 +498,11 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
 
     pub(crate) fn clear(&self) {
         for s in &self.shards {
-            let nodes = {
+            let (nodes, _detached) = {
                 let mut shard = lock(&s.0);
                 shard.stats.invalidations += shard.nodes.len() as u64;
                 shard.epoch += 1;
+                let detached = shard.detach_flights(|_| true);
                 if let Some(f) = &shard.front {
                     f.bump_all();
                 }
@@ -472,22 +513,28 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
                 shard.cursor = 0;
                 shard.hards = Vec::new();
                 shard.stamps = Vec::new();
-                std::mem::take(&mut shard.nodes)
+                (std::mem::take(&mut shard.nodes), detached)
             };
             drop(nodes);
         }
     }
 
     pub(crate) fn invalidate_tag(&self, tag: &str) -> usize {
+        if !self.tagged {
+            return 0;
+        }
         let mut count = 0;
         for s in &self.shards {
             let mut dead = Graveyard::new();
             let mut shard = lock(&s.0);
-            let Some(slots) = shard.tags.as_mut().map(|t| t.take(tag)) else {
-                continue;
-            };
-            // Runs in progress may compute an entry with this tag.
-            shard.epoch += 1;
+            // Runs in progress may compute an entry with this tag: those whose tags say so,
+            // or are not known yet, are detached; runs without a flight cannot be told
+            // apart, and the epoch stops them all.
+            let detached = shard.detach_flights(|f| f.may_carry(tag));
+            if !self.single_flight {
+                shard.epoch += 1;
+            }
+            let slots = shard.tags.as_mut().map(|t| t.take(tag)).unwrap_or_default();
             // Highest slot first: each removal moves the last entry, which is then never
             // one still to be removed.
             for i in slots {
@@ -496,6 +543,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             shard.stats.invalidations += dead.len() as u64;
             count += dead.len();
             drop(shard);
+            drop(detached);
         }
         count
     }
@@ -556,7 +604,23 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         Lead {
             epoch: self.epoch,
             flight,
+            refresh: false,
         }
+    }
+
+    /// Takes the flight of `key` out of the table and cancels it (see [`crate::flight`]).
+    fn detach_flight<L: KeyRef<Owned = K>>(
+        &mut self,
+        hash: u64,
+        key: &L,
+    ) -> Option<Arc<Flight<K, V>>> {
+        let entry = self
+            .flights
+            .find_entry(hash, |f| key.matches(&f.key))
+            .ok()?;
+        let (flight, _) = entry.remove();
+        flight.cancel();
+        Some(flight)
     }
 
     /// When entry `i`'s `ttl` runs out (`u64::MAX`: never).
@@ -944,6 +1008,25 @@ impl<K, V> Store<K, V> {
 }
 
 impl<K, V> Shard<K, V> {
+    /// Takes the flights that `which` picks out of the table and cancels them; they are
+    /// returned to be dropped once the lock is released.
+    fn detach_flights(
+        &mut self,
+        mut which: impl FnMut(&Flight<K, V>) -> bool,
+    ) -> Vec<Arc<Flight<K, V>>> {
+        let mut detached = Vec::new();
+        self.flights.retain(|f| {
+            if which(f) {
+                f.cancel();
+                detached.push(Arc::clone(f));
+                false
+            } else {
+                true
+            }
+        });
+        detached
+    }
+
     fn forget_flight(&mut self, flight: &Arc<Flight<K, V>>) {
         if let Ok(e) = self
             .flights

@@ -42,7 +42,7 @@ fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
         Begin::Lead(lead) => lead,
         _ => panic!("a refresh always leads"),
     };
-    s.complete(hash, k, Some(v), None, tags, lead.epoch, lead.flight);
+    s.complete(hash, k, Some(v), None, tags, lead);
 }
 
 fn put(s: &Store<u64, u64>, k: u64, v: u64) {
@@ -152,7 +152,7 @@ fn removals_in_any_order_keep_slab_list_index_and_tags_consistent() {
 }
 
 fn removals_stay_consistent(config: &Config) {
-    let s = store(config);
+    let s = store(&config.clone().tagged());
     let mut rng = XorShift(7);
     for _ in 0..20_000 {
         let k = rng.below(500);
@@ -268,14 +268,14 @@ fn a_run_overtaken_by_an_invalidation_stores_nothing() {
         panic!("cold key")
     };
     assert!(!s.invalidate(&key)); // nothing stored yet, but the run is now outdated
-    s.complete(hash, 5, Some(50), None, None, lead.epoch, lead.flight);
+    s.complete(hash, 5, Some(50), None, None, lead);
     assert_eq!(get(&s, 5), None);
 
     let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     s.clear();
-    s.complete(hash, 5, Some(50), None, None, lead.epoch, lead.flight);
+    s.complete(hash, 5, Some(50), None, None, lead);
     assert_eq!(get(&s, 5), None);
 }
 
