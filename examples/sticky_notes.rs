@@ -2,7 +2,7 @@
 //!
 //! 1. "the weather forecast changes once a day"      -> `#[cached(ttl = "1d")]`
 //! 2. "a stock price is good for five minutes"      -> `#[cached(ttl = "5m")]`
-//! 3. "a profile is stale the moment it is edited"  -> `invalidate_*` and a tag
+//! 3. "a profile is stale the moment it is edited"  -> `#[invalidates(...)]` on the edit
 //!
 //! Each trip to the "store" below is a real slow call (20-50 ms). The program prints every
 //! call, whether it was a hit or a miss and how long it took, then the stats of every cache.
@@ -11,7 +11,7 @@
 //! Run it with `cargo run --release --example sticky_notes`.
 
 use memocache::testing::advance_clock;
-use memocache::{CacheHandle, cached};
+use memocache::{CacheHandle, cached, invalidates};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{LazyLock, Mutex};
@@ -85,9 +85,29 @@ fn profile_page(id: u64) -> String {
     )
 }
 
-fn rename(id: u64, name: &str) {
+/// The edit as it was first written: the caller must remember every cache that shows the
+/// name, and it forgot the page.
+fn rename_by_hand(id: u64, name: &str) {
     if let Ok(mut users) = USERS.lock() {
         users.insert(id, name.to_string());
+    }
+}
+
+/// The edit that says what it makes stale: once it has returned `Ok`, no read of either
+/// cache gets the old name. An `Err` (no such user) changed nothing and tosses nothing.
+#[invalidates(profile(id), profile_page(id))]
+fn rename(id: u64, name: &str) -> Result<(), String> {
+    let mut users = USERS.lock().map_err(|e| e.to_string())?;
+    let user = users.get_mut(&id).ok_or(format!("no user #{id}"))?;
+    *user = name.to_string();
+    Ok(())
+}
+
+/// Everything cached about a user carries the tag `user:<id>`.
+#[invalidates(tag(format!("user:{id}")))]
+fn remove_user(id: u64) {
+    if let Ok(mut users) = USERS.lock() {
+        users.remove(&id);
     }
 }
 
@@ -123,6 +143,17 @@ impl Table {
         } else {
             "hit"
         };
+        self.print_row(what, &result, kind, took);
+    }
+
+    /// A call that writes: neither a hit nor a miss.
+    fn write<R: fmt::Debug>(&mut self, what: &str, f: impl FnOnce() -> R) {
+        let start = Instant::now();
+        let result = f();
+        self.print_row(what, &result, "write", start.elapsed());
+    }
+
+    fn print_row(&mut self, what: &str, result: &impl fmt::Debug, kind: &str, took: Duration) {
         self.row += 1;
         let mut shown: String = format!("{result:?}");
         if shown.chars().count() > 28 {
@@ -189,22 +220,29 @@ fn main() {
     t.call("profile(1)", profile_cache(), || profile(1));
     t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
     t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
-    rename(1, "Ada Lovelace");
-    t.note("user 1 renamed: invalidate_profile(1) drops just that entry");
+    rename_by_hand(1, "Ada Lovelace");
     let dropped = invalidate_profile(1);
+    t.note("renamed by hand, then invalidate_profile(1); the page was forgotten");
     t.call("profile(1)", profile_cache(), || profile(1));
     t.call(
         "profile_page(1): the old page!",
         profile_page_cache(),
         || profile_page(1),
     );
-    rename(1, "Countess Lovelace");
-    let tagged = memocache::invalidate_tag("user:1");
-    t.note(&format!(
-        "renamed again: invalidate_tag(\"user:1\") dropped {tagged} entries in 2 caches"
-    ));
+    t.note("rename(1, ..) carries #[invalidates(profile(id), profile_page(id))]");
+    t.write("rename(1, \"Countess Lovelace\")", || {
+        rename(1, "Countess Lovelace")
+    });
     t.call("profile(1)", profile_cache(), || profile(1));
     t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
+    t.write("rename(3, ..): no such user", || rename(3, "Nobody"));
+    t.call("profile(1): an Err tossed nothing", profile_cache(), || {
+        profile(1)
+    });
+    t.note("remove_user(1) carries #[invalidates(tag(format!(\"user:{id}\")))]");
+    t.write("remove_user(1)", || remove_user(1));
+    t.call("profile(1)", profile_cache(), || profile(1));
     t.call("profile_page(1)", profile_page_cache(), || profile_page(1));
     t.call("profile(2)", profile_cache(), || profile(2));
     assert!(dropped, "the first edit found profile 1 cached");

@@ -106,6 +106,220 @@
 /// it again, and those hits count in [`CacheHandle::stats`] like any other. The copies cost
 /// at most about 80 KB per thread and cache for `u64 -> u64` (a hash table of 2048 slots).
 pub use cache_macros::cached;
+/// Drops the listed cache entries once the function's body has returned: put it on the
+/// functions that change the data, and no write can forget its `invalidate_*` call.
+///
+/// ```
+/// use memocache::{cached, invalidates};
+/// use std::sync::Mutex;
+///
+/// static USERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+///
+/// #[cached(tags = [format!("user:{id}")])]
+/// fn profile(id: usize) -> Option<String> {
+///     USERS.lock().unwrap().get(id).map(|name| format!("<b>{name}</b>"))
+/// }
+///
+/// #[cached]
+/// fn user_list() -> Vec<String> {
+///     USERS.lock().unwrap().clone()
+/// }
+///
+/// #[invalidates(profile(id), tag(format!("user:{id}")), all(user_list))]
+/// fn rename_user(id: usize, name: &str) -> Result<(), String> {
+///     let mut users = USERS.lock().unwrap();
+///     *users.get_mut(id).ok_or("no such user")? = name.to_owned();
+///     Ok(())
+/// }
+///
+/// USERS.lock().unwrap().push("Ada".into());
+/// assert_eq!(profile(0).as_deref(), Some("<b>Ada</b>"));
+/// rename_user(0, "Ada Lovelace")?;
+/// assert_eq!(profile(0).as_deref(), Some("<b>Ada Lovelace</b>"));
+/// assert_eq!(user_list(), ["Ada Lovelace"]);
+/// assert!(rename_user(9, "nobody").is_err()); // an `Err`: nothing is invalidated
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # Targets
+///
+/// A comma-separated list, run in the order written:
+///
+/// | target | runs | for |
+/// |---|---|---|
+/// | `f(args)` | `invalidate_f(args)` | the one entry `f(..)` reads for those key arguments |
+/// | `path::f(args)`, `Self::f(args)` | `path::invalidate_f(args)` | a cached function elsewhere, or an associated one |
+/// | `self.f(args)` | `self.invalidate_f(args)` | a method whose key reads `self` (its helper takes `&self`) |
+/// | `all(f)`, `all(f, Self::g)` | `invalidate_all_f()`, ... | every entry of each function |
+/// | `tag(expr)` | [`invalidate_tag`]`(&expr.to_string())` | every entry labelled `expr` (any `Display` value, as in `tags = [..]`), in every cache |
+///
+/// A target's arguments are those of `invalidate_f`: the parameters the cached function's
+/// key reads, with their types (`&str` where `f` takes `&str`). The call is made of your
+/// tokens, so rustc checks it where you wrote it: a name with no cached function behind it
+/// is "cannot find function `invalidate_f`" on the name, a wrong count "this function takes
+/// 1 argument but 2 arguments were supplied" on the arguments, a wrong type "mismatched
+/// types" on the argument, with rustc's own help ("consider borrowing here: `&name`").
+/// (rustc may also offer a similarly named `invalidate_*` function: the fix is the cached
+/// function's name, not the helper's.) A cached function named like a keyword of the list
+/// (`all`, `tag`, `before`, `always`) is named by a path: `self::tag(id)`.
+///
+/// # When they run
+///
+/// - After the body returns, before the function returns to its caller. For a function
+///   returning `Result` (any return type whose last path segment is `Result`, as for
+///   `#[cached]`), only on `Ok`; with `always`, on `Err` too. For any other return type,
+///   after every return.
+/// - A body that panics runs none: the panic reaches the caller, the entries stay.
+/// - `before` also runs them before the body: the double delete, for a reader that fills the
+///   cache from the old data while the write is in flight (it is dropped again after).
+/// - `return` and `?` in the body mean what they meant: the body runs as a closure (an
+///   `async` block for an `async fn`), and what it returns is what the function returns.
+///
+/// Once the function has returned, no call of a target that starts afterwards gets a value
+/// computed from the old data: the guarantee of `invalidate_*`, `invalidate_all_*` and
+/// [`invalidate_tag`] under concurrency (see [`cached`]) carries over. Each invalidation
+/// counts in the target's [`CacheStats::invalidations`], as a direct call would.
+///
+/// # Arguments: taken before the body
+///
+/// The arguments are expressions over the parameters, evaluated before the body runs, in
+/// the order written, so the targets get the values the function was called with even if
+/// the body moves or changes the parameters:
+///
+/// - a parameter alone (`f(id)`, `f(name)`) is moved if nothing else reads it, and cloned
+///   otherwise (a copy for numbers and references);
+/// - `&expr` (`f(&name)`, `f(&user.email)`) is a reference to an owned copy of `expr` (a
+///   `String` for a `String` or a `str`, a `Vec` for a slice, a clone otherwise), which
+///   rustc passes where `invalidate_f` takes a `&str`, `&[T]` or `&T`;
+/// - anything else (`f(user.id)`, `f(format!(..))`, `f(id + 1)`) is evaluated as written.
+///
+/// So `f(&name)` works for a `name: String` that the body consumes, and `f(user.id)` for a
+/// `user: User` that is not `Clone`. An argument that borrows and is not written `&expr`
+/// (`f(name.as_str())`) still borrows across the body: write `&name`.
+///
+/// ```
+/// use memocache::{cached, invalidates};
+///
+/// #[cached]
+/// fn by_email(email: &str) -> Option<usize> { email.find('@') }
+///
+/// #[cached]
+/// fn account(id: u64) -> String { format!("account {id}") }
+///
+/// struct NewUser { id: u64, email: String } // not `Clone`
+///
+/// fn insert(user: NewUser) -> Result<u64, String> { Ok(user.id) }
+///
+/// #[invalidates(by_email(&user.email), account(user.id))]
+/// fn register(user: NewUser) -> Result<u64, String> {
+///     insert(user) // consumes `user`; the targets got copies of what they need
+/// }
+///
+/// by_email("ada@example.com");
+/// register(NewUser { id: 7, email: "ada@example.com".into() })?;
+/// assert!(by_email_cache().is_empty());
+/// # Ok::<(), String>(())
+/// ```
+///
+/// # `result`: what the body returned
+///
+/// An argument that reads `result` is evaluated after the body, with `result` a reference
+/// to the `Ok` value (for a `Result`) or to the returned value: for ids only known once the
+/// write is done. Such a target does not run `before`, and cannot be combined with `always`
+/// (there is no `Ok` value on `Err`).
+///
+/// ```
+/// use memocache::{cached, invalidates};
+/// use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+///
+/// static NEXT: AtomicU64 = AtomicU64::new(1);
+///
+/// #[cached]
+/// fn order(id: u64) -> Option<u64> { (id < NEXT.load(SeqCst)).then_some(id) }
+///
+/// #[invalidates(order(*result))]
+/// fn place_order() -> u64 { NEXT.fetch_add(1, SeqCst) }
+///
+/// assert_eq!(order(1), None);     // stored: no such order yet
+/// assert_eq!(place_order(), 1);
+/// assert_eq!(order(1), Some(1));  // the stored `None` was dropped
+/// ```
+///
+/// # Methods
+///
+/// ```
+/// use memocache::{cached, invalidates};
+///
+/// struct Repo { tenant: u64 }
+///
+/// impl Repo {
+///     #[cached]
+///     fn user(&self, id: u64) -> String { format!("user {id}") }   // Repo::invalidate_user(id)
+///
+///     #[cached(key = (self.tenant, id))]
+///     fn scoped(&self, id: u64) -> String { format!("user {id}") } // repo.invalidate_scoped(id)
+///
+///     #[invalidates(Self::user(id), self.scoped(id))]
+///     fn rename(&mut self, id: u64, name: &str) { let _ = name; /* write */ }
+/// }
+///
+/// let mut repo = Repo { tenant: 1 };
+/// repo.user(7);
+/// repo.scoped(7);
+/// repo.rename(7, "Ada");
+/// assert!(Repo::user_cache().is_empty() && Repo::scoped_cache().is_empty());
+/// ```
+///
+/// `#[invalidates]` adds no item, so it also goes on trait methods and in trait `impl`s. A
+/// `self.f(..)` target borrows `self` after the body: a method whose body changes a field
+/// and returns a borrow of it cannot also have one (rustc reports E0501); name that target
+/// `Self::f(..)` if its key does not read `self`.
+///
+/// # `async fn`
+///
+/// On an `async fn`, the helpers of `async` cached functions are awaited and those of sync
+/// ones run as they are, so a target can move to an `async` (or remote) store without a
+/// change here. The future is `Send` when the body's is. A sync function cannot await, so
+/// an `async` target there is a compile error on the target ("this target is an `async fn`'s
+/// helper: a sync function cannot await it"), not a future silently dropped:
+///
+/// ```
+/// use memocache::{cached, invalidates};
+///
+/// #[cached]
+/// async fn product(id: u64) -> String { format!("product {id}") }
+///
+/// #[cached]
+/// fn price(id: u64) -> u64 { id * 100 }
+///
+/// #[invalidates(product(id), price(id))]
+/// async fn reprice(id: u64, cents: u64) { let _ = cents; /* write */ }
+///
+/// futures::executor::block_on(async {
+///     product(1).await;
+///     reprice(1, 250).await;
+///     assert!(product_cache().is_empty());
+/// });
+/// ```
+///
+/// ```compile_fail,E0277
+/// # use memocache::{cached, invalidates};
+/// #[cached]
+/// async fn product(id: u64) -> String { format!("product {id}") }
+///
+/// #[invalidates(product(id))] // error: a sync function cannot await it
+/// fn reprice(id: u64, cents: u64) {}
+/// ```
+///
+/// # Compile errors
+///
+/// Besides rustc's on the calls: an empty list; a target without its arguments
+/// (`profile` for `profile(id)`); a malformed `all(..)` or `tag(..)`; the same target twice,
+/// or `f(..)` next to `all(f)`; a repeated flag, or a flag with a value; `always` on a
+/// function that does not return `Result`; `result` with `always`, in a function returning
+/// `()`, or next to a parameter named `result`; `before` when every target reads `result`;
+/// a `const fn`; a function without a body; anything but a function.
+pub use cache_macros::invalidates;
 pub use cache_runtime::{
     BypassGuard, CacheHandle, CacheStats, DEFAULT_CAPACITY, bypass, caches, clear_all,
     invalidate_tag, testing,

@@ -40,6 +40,7 @@ mod ctxt;
 mod duration;
 mod expand;
 mod fallback;
+mod invalidates;
 mod model;
 mod signature;
 mod validate;
@@ -52,6 +53,17 @@ mod validate;
 #[proc_macro_attribute]
 pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
     cached_impl(attr.into(), item.into()).into()
+}
+
+/// Drops the listed cache entries once the function's body has returned: put it on the
+/// functions that change the data.
+///
+/// The targets (`f(args)`, `self.f(args)`, `all(f)`, `tag(expr)`), the flags (`before`,
+/// `always`) and the behaviour are documented where users meet the attribute: on its
+/// re-export, `memocache::invalidates`.
+#[proc_macro_attribute]
+pub fn invalidates(attr: TokenStream, item: TokenStream) -> TokenStream {
+    invalidates::invalidates_impl(attr.into(), item.into()).into()
 }
 
 fn cached_impl(

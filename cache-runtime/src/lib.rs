@@ -22,6 +22,7 @@ mod config;
 mod flight;
 mod front;
 mod handle;
+mod invalidates;
 mod key;
 #[cfg(all(test, shuttle))]
 mod model_tests;
@@ -69,6 +70,7 @@ pub mod __private {
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
+    pub use crate::invalidates::*;
     pub use crate::key::{KeyRef, Owned};
     pub use crate::policy::{Choose, KeepErrors, OkOnly, OkShared, Plain, Policy, ShareErrors};
 
