@@ -24,6 +24,8 @@ mod front;
 mod handle;
 mod key;
 mod policy;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod stats;
 mod store;
 mod tags;

@@ -1,0 +1,58 @@
+//! The suite on one 3-master Cluster (each check with a key prefix of its own), and what only
+//! a Cluster shows: a cache's keys spread over all the masters.
+
+use super::redis_server::RedisCluster;
+use super::suite::{self, Fx};
+use crate::redis::Client;
+
+#[test]
+fn cluster_suite() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let urls = cluster.urls();
+    let servers: Vec<_> = cluster.nodes.iter().collect();
+    let each = |check: &dyn Fn(&Fx<'_>)| {
+        let c = super::cluster(&urls, 500);
+        check(&Fx {
+            c: &c,
+            servers: servers.clone(),
+        });
+    };
+    each(&suite::lease_fill_found);
+    each(&suite::cas_rules);
+    each(&suite::garbage_is_overwritten);
+    each(&suite::expiry_is_honoured);
+    each(&suite::delete_reports_entries);
+    each(&|fx| suite::delete_all_is_scoped(fx, 3000));
+    each(&|fx| suite::delete_tag_reaches_every_cache(fx, 3000));
+    each(&suite::pending_replays);
+    each(&spread_over_all_masters);
+    let c = super::cluster(&urls, 500);
+    futures::executor::block_on(suite::async_forms(&c));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(suite::async_forms(&c));
+}
+
+fn spread_over_all_masters(fx: &Fx<'_>) {
+    let c: &Client = fx.c;
+    let cache = c.keys().cache("spread");
+    for i in 0..300u32 {
+        c.put_blocking(&cache.key(&i).unwrap(), &suite::value("v"), 60_000, &[])
+            .unwrap();
+    }
+    let pattern = format!("{}*", suite::text(cache.prefix()));
+    let per_node: Vec<usize> = fx
+        .servers
+        .iter()
+        .map(|s| s.cli(&["--scan", "--pattern", &pattern]).lines().count())
+        .collect();
+    assert_eq!(per_node.iter().sum::<usize>(), 300);
+    assert!(
+        per_node.iter().all(|&n| n > 50),
+        "one function's keys on every master: {per_node:?}"
+    );
+}
