@@ -53,7 +53,7 @@ struct Inner {
 
 enum Transport {
     Standalone {
-        pool: Pool,
+        pool: Box<Pool>,
         io: Io,
     },
     Cluster {
@@ -63,7 +63,9 @@ enum Transport {
     Disabled(Error),
 }
 
-struct PoolExec<'a>(&'a Pool);
+/// Sync callers on a standalone server: a pooled connection, or the I/O thread's multiplexed
+/// one when all pooled connections are busy.
+struct PoolExec<'a>(&'a Pool, &'a Io);
 
 impl Exec for PoolExec<'_> {
     fn cluster(&self) -> bool {
@@ -75,7 +77,10 @@ impl Exec for PoolExec<'_> {
         req: Req,
         deadline: Instant,
     ) -> impl Future<Output = Result<Value, Error>> + Send {
-        ready(self.0.run(&req, deadline))
+        ready(match self.0.run(&req, deadline) {
+            Some(out) => out,
+            None => self.1.run_blocking(req, deadline),
+        })
     }
 }
 
@@ -123,8 +128,8 @@ macro_rules! blocking {
         $self.inner.breaker.admit()?;
         let $dl = Instant::now() + $self.inner.op_timeout;
         let out = match &$self.inner.transport {
-            Transport::Standalone { pool, .. } => {
-                let $ex = &PoolExec(pool);
+            Transport::Standalone { pool, io } => {
+                let $ex = &PoolExec(pool, io);
                 run_ready($body)
             }
             Transport::Cluster { io } => {
@@ -179,7 +184,7 @@ impl Client {
                     op_timeout: operation_timeout,
                 };
                 Transport::Standalone {
-                    pool: Pool::new(client, pool_size, connect_timeout),
+                    pool: Box::new(Pool::new(client, pool_size, connect_timeout)),
                     io: Io::new(setup),
                 }
             }
@@ -301,7 +306,7 @@ impl Client {
         let dl = Instant::now() + self.inner.op_timeout;
         match &self.inner.transport {
             Transport::Standalone { pool, io } => {
-                run_ready(ops::ping(&PoolExec(pool), dl))?;
+                run_ready(ops::ping(&PoolExec(pool, io), dl))?;
                 if !io.started() {
                     return Ok(());
                 }

@@ -173,9 +173,7 @@ impl Codec {
         meta: &Meta,
     ) -> Result<Vec<u8>, Error> {
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let written = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| ms(d));
+        let written = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, ms);
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(&written.to_le_bytes());

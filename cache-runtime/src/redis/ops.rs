@@ -107,12 +107,12 @@ pub(super) async fn lookup<E: Exec>(
         (Some(Value::Int(2)), Some(t), None) => Lookup::Busy { pttl_ms: pttl(&t)? },
         _ => return Err(Error::protocol("lookup")),
     };
-    if matches!(out, Lookup::Leased) {
-        if let Err(e) = list(ex, key, tags, &lease, dl).await {
-            // Unlisted, the lease would escape `delete_tag`: give it up.
-            let _ = release(ex, key, token, dl).await;
-            return Err(e);
-        }
+    if matches!(out, Lookup::Leased)
+        && let Err(e) = list(ex, key, tags, &lease, dl).await
+    {
+        // Unlisted, the lease would escape `delete_tag`: give it up.
+        let _ = release(ex, key, token, dl).await;
+        return Err(e);
     }
     Ok(out)
 }

@@ -2,7 +2,10 @@
 //! bounded by socket timeouts set to the time left before its deadline.
 //!
 //! - A caller takes an idle connection, or opens one while fewer than `max` are open (connect
-//!   bounded by the connect timeout and the time left), or waits for one until its deadline.
+//!   bounded by the connect timeout and the time left). When all `max` are busy it does not
+//!   wait: [`Pool::run`] answers `None` and the caller goes through the multiplexed connection
+//!   of the I/O thread instead (under a burst of threads, waiting for a pooled connection
+//!   convoys behind a condition variable: see the benchmark).
 //! - A connection goes back to the pool only after a complete answer (a server error reply is
 //!   one); after a timeout or an I/O error it is closed, since a late reply would otherwise
 //!   answer the next request.
@@ -12,7 +15,7 @@
 
 use super::transport::{Req, checked, is_noscript};
 use super::{Error, ErrorKind};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use redis::{Connection, ConnectionLike, Value};
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,6 @@ pub(super) struct Pool {
     max: usize,
     connect_timeout: Duration,
     state: Mutex<State>,
-    freed: Condvar,
 }
 
 struct State {
@@ -50,14 +52,16 @@ impl Pool {
                 idle: Vec::new(),
                 open: 0,
             }),
-            freed: Condvar::new(),
         }
     }
 
-    /// Runs `req` on a pooled connection.
-    pub(super) fn run(&self, req: &Req, deadline: Instant) -> Result<Value, Error> {
-        let (mut con, reused) = self.checkout(deadline)?;
-        match run_on(&mut con, req, deadline) {
+    /// Runs `req` on a pooled connection; `None` if every connection is busy.
+    pub(super) fn run(&self, req: &Req, deadline: Instant) -> Option<Result<Value, Error>> {
+        let (mut con, reused) = match self.checkout(deadline)? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(match run_on(&mut con, req, deadline) {
             Ok(v) => {
                 self.give_back(con);
                 Ok(v)
@@ -69,17 +73,21 @@ impl Pool {
             Err(e) if reused && e.is_dropped_connection() => {
                 drop(con);
                 self.forget(true);
-                let mut con = self.open_new(deadline)?;
-                let out = run_on(&mut con, req, deadline);
-                self.settle(con, &out);
-                out
+                match self.open_new(deadline) {
+                    Ok(mut con) => {
+                        let out = run_on(&mut con, req, deadline);
+                        self.settle(con, &out);
+                        out
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => {
                 drop(con);
                 self.forget(false);
                 Err(e)
             }
-        }
+        })
     }
 
     fn settle(&self, con: Connection, out: &Result<Value, Error>) {
@@ -92,31 +100,24 @@ impl Pool {
         }
     }
 
-    /// An idle connection (`true`), or a new one (`false`).
-    fn checkout(&self, deadline: Instant) -> Result<(Connection, bool), Error> {
+    /// An idle connection (`true`), or a new one (`false`); `None` if all are busy.
+    fn checkout(&self, deadline: Instant) -> Option<Result<(Connection, bool), Error>> {
         let mut st = self.state.lock();
-        loop {
-            if let Some(con) = st.idle.pop() {
-                return Ok((con, true));
-            }
-            if st.open < self.max {
-                st.open += 1;
-                drop(st);
-                return match self.connect(deadline) {
-                    Ok(con) => Ok((con, false)),
-                    Err(e) => {
-                        self.forget(false);
-                        Err(e)
-                    }
-                };
-            }
-            if self.freed.wait_until(&mut st, deadline).timed_out() {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    "every pooled connection stayed busy",
-                ));
-            }
+        if let Some(con) = st.idle.pop() {
+            return Some(Ok((con, true)));
         }
+        if st.open >= self.max {
+            return None;
+        }
+        st.open += 1;
+        drop(st);
+        Some(match self.connect(deadline) {
+            Ok(con) => Ok((con, false)),
+            Err(e) => {
+                self.forget(false);
+                Err(e)
+            }
+        })
     }
 
     /// A new connection in place of one just forgotten.
@@ -135,7 +136,6 @@ impl Pool {
 
     fn give_back(&self, con: Connection) {
         self.state.lock().idle.push(con);
-        self.freed.notify_one();
     }
 
     /// One open connection fewer; with `stale`, every idle one is closed too.
@@ -147,8 +147,6 @@ impl Pool {
             st.idle.clear();
             st.open -= n;
         }
-        drop(st);
-        self.freed.notify_all();
     }
 }
 

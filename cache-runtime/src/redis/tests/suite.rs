@@ -356,8 +356,13 @@ pub(crate) fn delete_tag_reaches_every_cache(fx: &Fx<'_>, n: usize) {
         .unwrap();
     }
     for i in 0..5 {
-        c.put_blocking(&a.key(&("only-2", i)).unwrap(), &v, 30_000, &[t2.clone()])
-            .unwrap();
+        c.put_blocking(
+            &a.key(&("only-2", i)).unwrap(),
+            &v,
+            30_000,
+            std::slice::from_ref(&t2),
+        )
+        .unwrap();
     }
     let pttl: u64 = fx.cli(&["PTTL", text(&t2)]).parse().unwrap();
     assert!(
@@ -441,7 +446,7 @@ pub(crate) async fn async_forms(c: &Client) {
     c.put(&key, &value("put"), 60_000, &tags).await.unwrap();
     assert_eq!(c.delete_tag("async-tag").await.unwrap(), 1);
     c.put(&key, &value("put"), 60_000, &[]).await.unwrap();
-    assert_eq!(c.unlink_all(&[key.clone()]).await.unwrap(), 1);
+    assert_eq!(c.unlink_all(std::slice::from_ref(&key)).await.unwrap(), 1);
     c.put(&key, &value("put"), 60_000, &[]).await.unwrap();
     assert_eq!(c.delete_all(cache.prefix()).await.unwrap(), 1);
     let p = Pending::default();
