@@ -2,27 +2,24 @@
 //! program starts on a free loopback port (and a 3-master Cluster for `delete_all`).
 //!
 //! ```text
-//! cargo bench -p cache-runtime --features bench-smol-comp --bench redis_transport [-- transport|delete_all]
+//! cargo bench -p cache-runtime --features bench-smol-comp --bench redis_transport
 //! ```
 //!
-//! `transport`: a serial `GET` and 100 concurrent callers for each way a call can reach Redis:
+//! A serial `GET` and 100 concurrent callers for each way a call can reach Redis:
 //! a pooled sync connection (socket timeouts per call, as `pool.rs` does), a request to an I/O
 //! thread that owns a current-thread tokio runtime and a `ConnectionManager` (as `io.rs` does;
 //! a sync caller blocking on a std channel, an async caller awaiting a oneshot), redis-rs's
 //! `smol-comp` runtime (with the `bench-smol-comp` feature), and redis-rs's native tokio way
-//! (a multiplexed connection on the caller's own runtime) as the reference.
-//!
-//! `delete_all`: dropping a cache of 1 000 000 keys with a cursor `SCAN` + `UNLINK` (1000 keys
-//! per round trip, as `ops.rs` does) against the alternative, an O(1) per-function generation,
-//! whose cost moves to every lookup (an extra `GET` of the generation, or an extra key in the
-//! lookup script where the generation can share the entry's node).
+//! (a multiplexed connection on the caller's own runtime) as the reference. Also: the caller
+//! polling the connection's future itself with our runtime entered (one job channel fewer),
+//! and sync callers that use the pool when a connection is idle, else the multiplexed path.
 
 #[path = "../../tests/support/redis_server.rs"]
 mod redis_server;
 
 use redis::aio::ConnectionLike as _;
 use redis::{ConnectionLike as _, Value};
-use redis_server::{RedisCluster, RedisServer};
+use redis_server::RedisServer;
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -33,24 +30,10 @@ const PER_CALLER: usize = 200;
 const OP: Duration = Duration::from_secs(2);
 
 fn main() {
-    let which: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let run = |name: &str| which.as_deref().is_none_or(|w| w == name);
-    if run("transport") {
-        let Some(server) = RedisServer::start() else {
-            return;
-        };
-        transports(&server);
-    }
-    if run("delete_all") {
-        let Some(server) = RedisServer::start() else {
-            return;
-        };
-        delete_all_standalone(&server);
-        let Some(cluster) = RedisCluster::start() else {
-            return;
-        };
-        delete_all_cluster(&cluster);
-    }
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    transports(&server);
 }
 
 /// Latencies of a run, printed as one row.
@@ -435,166 +418,4 @@ fn transports(server: &RedisServer) {
         },
     );
     drop(native);
-}
-
-/// Writes `n` keys `<prefix><i>` (with a PX, as entries have) through `con`, pipelined.
-fn populate(con: &mut dyn redis::ConnectionLike, prefix: &str, n: usize) {
-    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
-        let mut p = redis::pipe();
-        for i in chunk {
-            p.cmd("SET")
-                .arg(format!("{prefix}{i}"))
-                .arg(vec![1u8; 40])
-                .arg("PX")
-                .arg(3_600_000)
-                .ignore();
-        }
-        p.exec(con).unwrap();
-    }
-}
-
-/// What `ops.rs` does on one node: SCAN MATCH COUNT 1000, then one UNLINK of what it found
-/// (`cluster`: one UNLINK per key, pipelined, since a node's keys span many slots).
-fn scan_unlink(con: &mut redis::Connection, pattern: &str, cluster: bool) -> u64 {
-    let mut cursor = 0u64;
-    let mut removed = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query(con)
-            .unwrap();
-        if !keys.is_empty() {
-            if cluster {
-                let mut p = redis::pipe();
-                for k in &keys {
-                    p.cmd("UNLINK").arg(k);
-                }
-                let counts: Vec<u64> = p.query(con).unwrap();
-                removed += counts.iter().sum::<u64>();
-            } else {
-                removed += redis::cmd("UNLINK").arg(&keys).query::<u64>(con).unwrap();
-            }
-        }
-        if next == 0 {
-            return removed;
-        }
-        cursor = next;
-    }
-}
-
-fn delete_all_standalone(server: &RedisServer) {
-    const N: usize = 1_000_000;
-    let client = redis::Client::open(server.url().as_str()).unwrap();
-    let mut con = client.get_connection().unwrap();
-    println!("\n== delete_all of a cache of {N} keys, standalone ==");
-    let t = Instant::now();
-    populate(&mut con, "memocache:big:", N);
-    populate(&mut con, "memocache:other:", 100_000);
-    println!(
-        "populate {N} + 100000 keys: {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    let removed = scan_unlink(&mut con, "memocache:big:*", false);
-    let took = t.elapsed();
-    assert_eq!(removed, N as u64);
-    println!(
-        "SCAN + UNLINK: {removed} keys in {:.2} s ({:.0} keys/s)",
-        took.as_secs_f64(),
-        N as f64 / took.as_secs_f64()
-    );
-    let left: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
-    assert_eq!(left, 100_000, "the other cache is untouched");
-
-    // The generation alternative: an INCR to invalidate, and on every lookup the generation
-    // read with the entry (same node: one script; Cluster: another round trip).
-    let t = Instant::now();
-    let _: i64 = redis::cmd("INCR")
-        .arg("memocache:#gen:big")
-        .query(&mut con)
-        .unwrap();
-    println!("generation INCR: {:.1} µs", t.elapsed().as_secs_f64() * 1e6);
-    redis::cmd("SET")
-        .arg("memocache:big:1")
-        .arg(vec![1u8; 40])
-        .exec(&mut con)
-        .unwrap();
-    let plain = redis::Script::new("return redis.call('GET', KEYS[1])");
-    let with_gen =
-        redis::Script::new("return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}");
-    serial("lookup script, no generation", || {
-        drop(
-            plain
-                .key("memocache:big:1")
-                .invoke::<Value>(&mut con)
-                .unwrap(),
-        );
-    });
-    serial("lookup script reading the generation (same node)", || {
-        drop(
-            with_gen
-                .key("memocache:big:1")
-                .key("memocache:#gen:big")
-                .invoke::<Value>(&mut con)
-                .unwrap(),
-        );
-    });
-    serial(
-        "lookup script + a GET of the generation (Cluster: 2 RTTs)",
-        || {
-            drop(
-                plain
-                    .key("memocache:big:1")
-                    .invoke::<Value>(&mut con)
-                    .unwrap(),
-            );
-            drop(
-                redis::cmd("GET")
-                    .arg("memocache:#gen:big")
-                    .query::<Value>(&mut con)
-                    .unwrap(),
-            );
-        },
-    );
-}
-
-fn delete_all_cluster(cluster: &RedisCluster) {
-    const N: usize = 1_000_000;
-    println!("\n== delete_all of a cache of {N} keys, 3-master Cluster ==");
-    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
-    let mut cc = client.get_connection().unwrap();
-    let t = Instant::now();
-    for chunk in (0..N).collect::<Vec<_>>().chunks(10_000) {
-        let mut p = redis::cluster::cluster_pipe();
-        for i in chunk {
-            p.cmd("SET")
-                .arg(format!("memocache:big:{i}"))
-                .arg(vec![1u8; 40])
-                .arg("PX")
-                .arg(3_600_000)
-                .ignore();
-        }
-        p.exec(&mut cc).unwrap();
-    }
-    println!("populate {N} keys: {:.2} s", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let mut removed = 0;
-    for node in &cluster.nodes {
-        let mut con = redis::Client::open(node.url().as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        removed += scan_unlink(&mut con, "memocache:big:*", true);
-    }
-    let took = t.elapsed();
-    assert_eq!(removed, N as u64);
-    println!(
-        "SCAN + UNLINK over 3 masters, one after another: {removed} keys in {:.2} s ({:.0} keys/s)",
-        took.as_secs_f64(),
-        N as f64 / took.as_secs_f64()
-    );
 }

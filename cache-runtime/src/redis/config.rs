@@ -8,8 +8,18 @@ use std::time::Duration;
 
 /// The environment variable read when [`init`](super::init) was not called: one URL, or
 /// several comma-separated for a Redis Cluster.
+///
+/// ```
+/// assert_eq!(cache_runtime::redis::ENV_URL, "MEMOCACHE_REDIS_URL");
+/// ```
 pub const ENV_URL: &str = "MEMOCACHE_REDIS_URL";
 /// The server used when neither [`init`](super::init) nor `MEMOCACHE_REDIS_URL` says otherwise.
+///
+/// ```
+/// use cache_runtime::redis::{Config, DEFAULT_URL};
+///
+/// assert!(Config::from_url(DEFAULT_URL).is_ok());
+/// ```
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
 
 /// Where memocache finds Redis, and how long it waits for it.

@@ -56,6 +56,13 @@ pub struct Error {
 
 impl Error {
     /// What kind of failure this is.
+    ///
+    /// ```
+    /// use cache_runtime::redis::{Config, ErrorKind};
+    ///
+    /// let kind = Config::from_url("redis://host:notaport/").unwrap_err().kind();
+    /// assert_eq!(kind, ErrorKind::Config);
+    /// ```
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -257,14 +257,30 @@ impl Conn {
                 }
             },
             Req::Node { host, port, cmd } => match self {
+                Conn::Cluster(mut c) => checked(c.route_command(cmd, to(host, port)).await?),
+                Conn::Single(_) => Err(Error::server("a node address on a standalone server")),
+            },
+            Req::NodeMany { host, port, cmds } => match self {
                 Conn::Cluster(mut c) => {
-                    use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-                    let to =
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
-                    checked(c.route_command(cmd, to).await?)
+                    let n = cmds.len();
+                    let mut pipe = redis::pipe();
+                    for cmd in cmds {
+                        pipe.add_command(cmd);
+                    }
+                    Ok(Value::Array(
+                        c.route_pipeline(pipe, 0, n, single(host, port)).await?,
+                    ))
                 }
                 Conn::Single(_) => Err(Error::server("a node address on a standalone server")),
             },
         }
     }
+}
+
+fn single(host: String, port: u16) -> redis::cluster_routing::SingleNodeRoutingInfo {
+    redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port }
+}
+
+fn to(host: String, port: u16) -> redis::cluster_routing::RoutingInfo {
+    redis::cluster_routing::RoutingInfo::SingleNode(single(host, port))
 }

@@ -33,7 +33,7 @@
 
 // The crate-internal API below is what the runtime's Redis tier calls; until it is plugged in,
 // only this module's tests use it.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
+#![cfg_attr(not(test), allow(dead_code))]
 //
 //
 // Inside (see each file's opening comment):
@@ -41,10 +41,12 @@
 // - `keys.rs`, `keyenc.rs`: key names; `codec.rs`: stored bytes; `scripts.rs`: the Lua;
 // - `transport.rs` (what a transport is), `pool.rs` (sync, standalone), `io.rs` (the I/O
 //   thread: async, and sync on a Cluster);
-// - `ops.rs`: the operations, once for every transport; `client.rs`: their sync and async
-//   entry points behind `breaker.rs`; `pending.rs`: invalidations to replay.
+// - `ops.rs`: the operations, once for every transport; `client.rs`: the client, its
+//   transports and `breaker.rs`; `calls.rs`: the sync and async entry points;
+//   `pending.rs`: invalidations to replay.
 
 mod breaker;
+mod calls;
 mod client;
 mod codec;
 mod config;
@@ -64,12 +66,14 @@ mod tests;
 pub use config::{Config, DEFAULT_URL, ENV_URL};
 pub use error::{Error, ErrorKind};
 
-pub(crate) use client::{Client, Lookup};
-#[allow(unused_imports)] // For the runtime's tier; the tests name them by their paths.
-pub(crate) use codec::{Codec, Decoded, Meta, Token};
+// What the runtime's Redis tier uses (until it does, some are only used by the tests).
 #[allow(unused_imports)]
-pub(crate) use keys::{CacheKeys, KeySpace};
-pub(crate) use pending::Pending;
+pub(crate) use {
+    client::{Client, Lookup},
+    codec::{Codec, Decoded, Meta, Token},
+    keys::{CacheKeys, KeySpace},
+    pending::Pending,
+};
 
 use std::sync::OnceLock;
 

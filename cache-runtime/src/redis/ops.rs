@@ -240,6 +240,40 @@ pub(super) async fn unlink_all<E: Exec>(
     Ok(n)
 }
 
+/// Unlinks `keys`, found by a `SCAN` of the node `host:port`, with one pipeline to that node;
+/// a key that moved meanwhile (a resharding: the node answers `MOVED`) is unlinked where it is
+/// now, by key.
+async fn unlink_on<E: Exec>(
+    ex: &E,
+    host: &str,
+    port: u16,
+    keys: Vec<Vec<u8>>,
+    step: Duration,
+) -> Result<u64, Error> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let cmds = keys.iter().map(|k| unlink(&[k])).collect();
+    let req = Req::NodeMany {
+        host: host.to_owned(),
+        port,
+        cmds,
+    };
+    let replies = array(ex.exec(req, Instant::now() + step).await?, "UNLINK")?;
+    if replies.len() != keys.len() {
+        return Err(Error::protocol("UNLINK"));
+    }
+    let (mut n, mut moved) = (0, Vec::new());
+    for (k, v) in keys.into_iter().zip(replies) {
+        match v {
+            Value::Int(x) => n += u64::try_from(x).unwrap_or(0),
+            Value::ServerError(_) => moved.push(k),
+            _ => return Err(Error::protocol("UNLINK")),
+        }
+    }
+    Ok(n + unlink_all(ex, &moved, step).await?)
+}
+
 /// The masters of a Cluster, from `CLUSTER SLOTS`.
 async fn masters<E: Exec>(ex: &E, dl: Instant) -> Result<Vec<(String, u16)>, Error> {
     let v = ex
@@ -315,7 +349,10 @@ pub(super) async fn delete_all<E: Exec>(
                     keys.push(k);
                 }
             }
-            removed += unlink_all(ex, &keys, step).await?;
+            removed += match &node {
+                Some((host, port)) => unlink_on(ex, host, *port, keys, step).await?,
+                None => unlink_all(ex, &keys, step).await?,
+            };
             if cursor == b"0" {
                 break;
             }

@@ -192,6 +192,8 @@ fn run_on(con: &mut Connection, req: &Req, deadline: Instant) -> Result<Value, E
             }
             Ok(Value::Array(out))
         }
-        Req::Node { .. } => Err(Error::server("a node address on a standalone server")),
+        Req::Node { .. } | Req::NodeMany { .. } => {
+            Err(Error::server("a node address on a standalone server"))
+        }
     }
 }

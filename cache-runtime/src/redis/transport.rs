@@ -5,8 +5,14 @@
 //!
 //! | caller | standalone | Cluster |
 //! |---|---|---|
-//! | sync | `pool.rs`: a pool of sync connections, socket timeouts = the time left | `io.rs`: the async cluster connection, the caller waits on a channel with a timeout |
+//! | sync | `pool.rs`: an idle pooled sync connection, socket timeouts = the time left; when all are busy, `io.rs` as for a Cluster | `io.rs`: the async cluster connection, the caller waits on a channel with a timeout |
 //! | async | `io.rs`: a `ConnectionManager` on memocache's I/O thread | `io.rs`: the async cluster connection on the I/O thread |
+//!
+//! Sync callers on a Cluster do not use redis-rs's sync `ClusterConnection`: its request loop
+//! retries a failed request, reconnecting to the node first (each attempt waiting up to the
+//! connect and then the response timeout) and refreshing the slot map from the nodes, so one
+//! call could block for several timeouts. Waiting on a channel with `recv_timeout` bounds the
+//! caller whatever the client does; the async cluster connection follows `MOVED`/`ASK`.
 //!
 //! A blocking transport's futures are ready on their first poll (the work is done when the
 //! future is made), so [`run_ready`] polls an operation once, with a no-op waker, on the
@@ -33,6 +39,12 @@ pub(super) enum Req {
         host: String,
         port: u16,
         cmd: redis::Cmd,
+    },
+    /// Cluster only: commands pipelined to the node at this address, answered as `Many` is.
+    NodeMany {
+        host: String,
+        port: u16,
+        cmds: Vec<redis::Cmd>,
     },
 }
 

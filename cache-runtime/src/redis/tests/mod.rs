@@ -7,6 +7,7 @@ pub(crate) mod redis_server;
 
 mod cluster;
 mod faults;
+mod scale;
 mod standalone;
 mod suite;
 
