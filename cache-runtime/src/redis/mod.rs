@@ -58,6 +58,7 @@ mod ops;
 mod pending;
 mod pool;
 mod scripts;
+mod slots;
 mod transport;
 
 #[cfg(test)]

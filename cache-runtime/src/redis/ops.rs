@@ -17,6 +17,7 @@
 use super::codec::{Codec, LEASE_PREFIX, Token};
 use super::keys::{in_scope, scan_pattern};
 use super::scripts::{self, Lua};
+use super::slots::SlotMap;
 use super::transport::{Exec, Req, array, bytes, checked, int};
 use super::{Error, Lookup};
 use redis::Value;
@@ -215,27 +216,68 @@ fn unlink(keys: &[&[u8]]) -> redis::Cmd {
     cmd
 }
 
-/// Unlinks `keys` (any number, any slots); how many existed.
+/// Unlinks `keys` (any number, any slots); how many existed. On a Cluster, one pipeline per
+/// master holding some of them.
 pub(super) async fn unlink_all<E: Exec>(
     ex: &E,
     keys: &[Vec<u8>],
     step: Duration,
 ) -> Result<u64, Error> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    if ex.cluster() {
+        let map = slot_map(ex, Instant::now() + step).await?;
+        return unlink_by_master(ex, &map, keys, step).await;
+    }
     let mut n = 0;
     for chunk in keys.chunks(BATCH) {
-        let dl = Instant::now() + step;
-        let v = if ex.cluster() {
-            let cmds = chunk.iter().map(|k| unlink(&[k])).collect();
-            let mut sum = 0;
-            for v in array(ex.exec(Req::Many(cmds), dl).await?, "UNLINK")? {
-                sum += int(&checked(v)?, "UNLINK")?;
-            }
-            sum
-        } else {
-            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-            int(&ex.exec(Req::Cmd(unlink(&refs)), dl).await?, "UNLINK")?
-        };
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let v = int(
+            &ex.exec(Req::Cmd(unlink(&refs)), Instant::now() + step)
+                .await?,
+            "UNLINK",
+        )?;
         n += u64::try_from(v).unwrap_or(0);
+    }
+    Ok(n)
+}
+
+/// Cluster: unlinks `keys` with one pipeline per master (after `map`).
+async fn unlink_by_master<E: Exec>(
+    ex: &E,
+    map: &SlotMap,
+    keys: &[Vec<u8>],
+    step: Duration,
+) -> Result<u64, Error> {
+    let mut groups: Vec<Vec<Vec<u8>>> = vec![Vec::new(); map.masters.len()];
+    let mut loose = Vec::new();
+    for k in keys {
+        match map.master_of(k) {
+            Some(i) => groups[i].push(k.clone()),
+            None => loose.push(k.clone()),
+        }
+    }
+    let mut n = unlink_routed(ex, &loose, step).await?;
+    for (group, (host, port)) in groups.into_iter().zip(&map.masters) {
+        for chunk in group.chunks(BATCH) {
+            n += unlink_on(ex, host, *port, chunk.to_vec(), step).await?;
+        }
+    }
+    Ok(n)
+}
+
+/// Cluster: unlinks `keys`, each command routed by its key (redirections followed).
+async fn unlink_routed<E: Exec>(ex: &E, keys: &[Vec<u8>], step: Duration) -> Result<u64, Error> {
+    let mut n = 0;
+    for chunk in keys.chunks(BATCH) {
+        let cmds = chunk.iter().map(|k| unlink(&[k])).collect();
+        for v in array(
+            ex.exec(Req::Many(cmds), Instant::now() + step).await?,
+            "UNLINK",
+        )? {
+            n += u64::try_from(int(&checked(v)?, "UNLINK")?).unwrap_or(0);
+        }
     }
     Ok(n)
 }
@@ -271,34 +313,13 @@ async fn unlink_on<E: Exec>(
             _ => return Err(Error::protocol("UNLINK")),
         }
     }
-    Ok(n + unlink_all(ex, &moved, step).await?)
+    Ok(n + unlink_routed(ex, &moved, step).await?)
 }
 
-/// The masters of a Cluster, from `CLUSTER SLOTS`.
-async fn masters<E: Exec>(ex: &E, dl: Instant) -> Result<Vec<(String, u16)>, Error> {
-    let v = ex
-        .exec(Req::Cmd(redis::cmd("CLUSTER").arg("SLOTS").clone()), dl)
-        .await?;
-    let mut out: Vec<(String, u16)> = Vec::new();
-    for range in array(v, "CLUSTER SLOTS")? {
-        let node = array(range, "CLUSTER SLOTS")?.into_iter().nth(2);
-        let mut fields = array(
-            node.ok_or_else(|| Error::protocol("CLUSTER SLOTS"))?,
-            "CLUSTER SLOTS",
-        )?
-        .into_iter();
-        let host = String::from_utf8(bytes(fields.next().unwrap_or(Value::Nil), "CLUSTER SLOTS")?)
-            .map_err(|_| Error::protocol("CLUSTER SLOTS"))?;
-        let port = int(&fields.next().unwrap_or(Value::Nil), "CLUSTER SLOTS")?;
-        let port = u16::try_from(port).map_err(|_| Error::protocol("CLUSTER SLOTS"))?;
-        if !out.iter().any(|(h, p)| *h == host && *p == port) {
-            out.push((host, port));
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::server("the cluster reports no master"));
-    }
-    Ok(out)
+/// The Cluster's masters and their slots, from `CLUSTER SLOTS`.
+async fn slot_map<E: Exec>(ex: &E, dl: Instant) -> Result<SlotMap, Error> {
+    let cmd = redis::cmd("CLUSTER").arg("SLOTS").clone();
+    SlotMap::parse(ex.exec(Req::Cmd(cmd), dl).await?)
 }
 
 /// Unlinks every key in `scope` (`<prefix>:<name>:`, or `<prefix>:` with `whole`): a cursor
@@ -310,8 +331,9 @@ pub(super) async fn delete_all<E: Exec>(
     step: Duration,
 ) -> Result<u64, Error> {
     let nodes = if ex.cluster() {
-        masters(ex, Instant::now() + step)
+        slot_map(ex, Instant::now() + step)
             .await?
+            .masters
             .into_iter()
             .map(Some)
             .collect()
@@ -377,10 +399,14 @@ pub(super) async fn delete_tag<E: Exec>(
     )
     .await?;
     let count = BATCH.to_string();
+    let map = match ex.cluster() {
+        true => Some(slot_map(ex, Instant::now() + step).await?),
+        false => None,
+    };
     let mut removed = 0;
     loop {
         let dl = Instant::now() + step;
-        if !ex.cluster() {
+        let Some(map) = &map else {
             let v = script(ex, &scripts::TAG_DRAIN, &[aside], &[count.as_bytes()], dl).await?;
             let mut items = array(v, "tag drain")?.into_iter();
             let n = int(&items.next().unwrap_or(Value::Nil), "tag drain")?;
@@ -390,7 +416,7 @@ pub(super) async fn delete_tag<E: Exec>(
                 return Ok(removed);
             }
             continue;
-        }
+        };
         let cmd = redis::cmd("SRANDMEMBER").arg(aside).arg(&count).clone();
         let members: Vec<Vec<u8>> = array(ex.exec(Req::Cmd(cmd), dl).await?, "SRANDMEMBER")?
             .into_iter()
@@ -399,7 +425,7 @@ pub(super) async fn delete_tag<E: Exec>(
         if members.is_empty() {
             return Ok(removed);
         }
-        removed += unlink_all(ex, &members, step).await?;
+        removed += unlink_by_master(ex, map, &members, step).await?;
         let mut srem = redis::cmd("SREM");
         srem.arg(aside);
         for m in &members {
@@ -416,7 +442,7 @@ pub(super) async fn ping<E: Exec>(ex: &E, dl: Instant) -> Result<(), Error> {
         ex.exec(Req::Cmd(ping), dl).await?;
         return Ok(());
     }
-    for (host, port) in masters(ex, dl).await? {
+    for (host, port) in slot_map(ex, dl).await?.masters {
         ex.exec(
             Req::Node {
                 host,

@@ -28,6 +28,7 @@ fn cluster_suite() {
     each(&|fx| suite::delete_tag_reaches_every_cache(fx, 3000));
     each(&suite::pending_replays);
     each(&spread_over_all_masters);
+    each(&slots_agree_with_the_server);
     let c = super::cluster(&urls, 500);
     futures::executor::block_on(suite::async_forms(&c));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -54,5 +55,27 @@ fn spread_over_all_masters(fx: &Fx<'_>) {
     assert!(
         per_node.iter().all(|&n| n > 50),
         "one function's keys on every master: {per_node:?}"
+    );
+}
+
+/// The slot function that groups keys by master agrees with the server's.
+fn slots_agree_with_the_server(fx: &Fx<'_>) {
+    let ks = fx.c.keys();
+    let mut keys: Vec<Vec<u8>> = (0..50u32)
+        .map(|i| ks.cache("slots").key(&(i, "x")).unwrap())
+        .collect();
+    keys.push(ks.tag_key("user:7"));
+    keys.push(ks.tag_aside_key("user:7"));
+    keys.push(ks.cache("{odd}").key("{also}").unwrap());
+    for k in &keys {
+        let server: u16 = fx
+            .cli(&["CLUSTER", "KEYSLOT", suite::text(k)])
+            .parse()
+            .unwrap();
+        assert_eq!(crate::redis::slots::slot(k), server, "{}", suite::text(k));
+    }
+    assert_eq!(
+        crate::redis::slots::slot(&keys[50]),
+        crate::redis::slots::slot(&keys[51])
     );
 }
