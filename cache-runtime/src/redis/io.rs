@@ -11,6 +11,14 @@
 //! awaits a oneshot channel (any executor) or blocks on a std channel with a timeout (sync
 //! callers on a Cluster). Each request runs under `timeout_at(deadline)` on this thread.
 //!
+//! Measured (`benches/redis_transport.rs`, loopback, a shared 2-core machine, medians of 3
+//! runs): a serial `GET` costs ~30 µs this way against ~17 µs on a pooled sync connection and
+//! ~15 µs on a tokio connection polled on its own runtime (two thread hand-offs per call);
+//! redis-rs's `smol-comp` costs the same ~35-40 µs. Under 100 concurrent tokio tasks: 90k-190k
+//! GET/s, against 70k-320k for `smol-comp`. Polling the connection's future on the caller's
+//! executor with this runtime entered (no job channel) measured the same serially and up to
+//! ~1.5x under 100 tasks; not adopted, for the hard per-request bound this design gives.
+//!
 //! The thread starts at the first request and stops when its [`Io`] is dropped.
 
 use super::pool::left;
