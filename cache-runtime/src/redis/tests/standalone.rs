@@ -175,3 +175,39 @@ fn a_disabled_client_fails_fast() {
     assert_eq!(err.kind(), crate::redis::ErrorKind::Config);
     c.release_detached(&key, &Token::new());
 }
+
+/// With every pooled connection busy, sync calls go through the multiplexed connection
+/// instead of waiting: all succeed, and the I/O thread did serve some.
+#[test]
+fn a_busy_pool_overflows_to_the_multiplexed_connection() {
+    let Some(s) = RedisServer::start() else {
+        return;
+    };
+    let config = crate::redis::Config::from_url(&s.url())
+        .unwrap()
+        .pool_size(1)
+        .operation_timeout(std::time::Duration::from_millis(500))
+        .key_prefix(super::unique_prefix());
+    let c = Client::new(config).unwrap();
+    let threads: Vec<_> = (0..16u32)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..50u32 {
+                    let key = c.keys().cache("overflow").key(&(t, i)).unwrap();
+                    c.put_blocking(&key, &suite::value("v"), 60_000, &[])
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let fx = fx(&c, &s);
+    assert_eq!(fx.count(c.keys().cache("overflow").prefix()), 16 * 50);
+    match &c.inner.transport {
+        crate::redis::client::Transport::Standalone { io, .. } => assert!(io.started()),
+        _ => unreachable!(),
+    }
+}
