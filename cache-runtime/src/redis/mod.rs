@@ -24,17 +24,18 @@
 //! under the target `memocache::redis`).
 //!
 //! **Keys.** `<prefix>:<cache name>:<encoded key>`, the key readable (`memocache:rates:20240101`);
-//! a tag's entries are listed in the set `<prefix>:#tag:{<tag>}`. Nothing forms a Cluster hash
-//! tag, so a function's keys spread over all the slots.
+//! a tag's entries are listed in the set `<prefix>:#tag:{<tag>}`. No entry key forms a Cluster
+//! hash tag (braces in names and keys are escaped), so a function's keys spread over all the
+//! slots.
 //!
 //! **Values.** MessagePack in an envelope that carries a fingerprint of the value's type and
 //! the function's `version`; anything else under a key (garbage, another type or version, a
-//! truncation) reads as a miss and is overwritten by the fresh value.
+//! truncation) reads as a miss and is overwritten by the fresh value. MessagePack has a single
+//! nil, so a `Some(None)` of an `Option<Option<T>>` value reads back as `None`.
 
 // The crate-internal API below is what the runtime's Redis tier calls; until it is plugged in,
 // only this module's tests use it.
 #![cfg_attr(not(test), allow(dead_code))]
-//
 //
 // Inside (see each file's opening comment):
 // - `config.rs`, `error.rs`: the public types;
