@@ -27,6 +27,8 @@ mod key;
 #[cfg(all(test, shuttle))]
 mod model_tests;
 mod policy;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod stats;
 mod store;
 mod sync;
