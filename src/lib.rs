@@ -95,6 +95,55 @@
 /// it again, and those hits count in [`CacheHandle::stats`] like any other. The copies cost
 /// at most about 80 KB per thread and cache for `u64 -> u64` (a hash table of 2048 slots).
 pub use cache_macros::cached;
+/// On an `impl` block: tells the `#[cached]` functions inside where they are.
+///
+/// `#[cached]` sees only the function it is on. Put this on the `impl` block around it when
+///
+/// - the block is a **trait `impl`**: the cached method stays in it, and its helpers
+///   (`invalidate_f`, `invalidate_all_f`, `refresh_f`, `f_cache`) go to an inherent `impl` of
+///   the type, which the attribute writes (so the type must be one of this crate's);
+/// - an **associated function mentions neither `self` nor `Self`**: on its own, `#[cached]`
+///   would take it for a free function.
+///
+/// ```
+/// use memocache::{cached, cached_impl};
+///
+/// trait Shape {
+///     fn area(&self) -> u64;
+/// }
+///
+/// struct Square(u64);
+///
+/// #[cached_impl]
+/// impl Shape for Square {
+///     #[cached]
+///     fn area(&self) -> u64 {
+///         self.0 * self.0 // the receiver is not part of the key: this caches one value
+///     }
+/// }
+///
+/// struct Catalog;
+///
+/// #[cached_impl]
+/// impl Catalog {
+///     #[cached]
+///     fn count(shelf: u32) -> u32 {
+///         shelf * 10
+///     }
+/// }
+///
+/// assert_eq!(Square(3).area(), 9);
+/// assert!(Square::invalidate_area()); // on the type, as in an inherent `impl`
+/// assert_eq!(Catalog::count(2), 20);
+/// assert_eq!(Catalog::count_cache().len(), 1);
+/// ```
+///
+/// It expands the functions whose attribute is spelled `#[cached]`, `#[memocache::cached]`
+/// or `#[::memocache::cached]`. The helpers of a trait `impl`'s functions are private to the
+/// module, like the `impl`'s items; `#[cached_impl(pub)]` (or `pub(crate)`, ...) gives them
+/// that visibility. Two trait `impl`s of one type that each cache a method of the same
+/// name would define the same helpers twice: cache one of them in an inherent method.
+pub use cache_macros::cached_impl;
 pub use cache_runtime::{
     BypassGuard, CacheHandle, CacheStats, DEFAULT_CAPACITY, bypass, caches, clear_all,
     invalidate_tag, testing,

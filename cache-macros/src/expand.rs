@@ -22,22 +22,40 @@
 //! ```
 //! The body appears once, in the worker: the user's function under a hidden name, so
 //! `return`, `?` and `mut` bindings mean what they meant. An `async fn` is the same with
-//! `lookup_async(..).await` and `run_async(.., worker(..)).await`. In an `impl` block the
-//! same items are associated functions called through `Self::`.
+//! `lookup_async(..).await` and `run_async(.., worker(..)).await`. The key and the policy
+//! are written by `keys` (`(&&&&KeyPart(symbol)).part()`, shortened above).
+//!
+//! In an `impl` block or a trait the same items are associated functions called through
+//! `Self::`, and the cache is per `Self` type: the function, `refresh_f` and `f_cache` each
+//! hold a `static SelfCaches` and call `.handle::<Self>()` (see the runtime's
+//! `per_self.rs`). Each has its own because in a trait's default method the function itself
+//! must stay callable through `dyn Trait`, so it cannot call helpers that are
+//! `where Self: Sized` (which they are, to keep the trait dyn-compatible: an associated
+//! function without a receiver would make it not). `refresh_f` takes that bound only when it
+//! has a receiver (the function without one may call it for a `stale` refresh).
 
 use crate::args::{Args, Capacity};
 use crate::attrs::{Generated, allows, split_attrs};
-use crate::model::{Function, Param, ReturnKind};
+use crate::keys;
+use crate::model::{Function, Param, Place};
 use crate::signature::{
     HelperNames, duration, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
+    where_clause,
 };
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::Ident;
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
+use syn::{Ident, WherePredicate};
 
-pub fn expand(func: &Function, args: &Args) -> TokenStream {
+/// What an expansion puts where: `here` replaces the function; `helpers` goes to an inherent
+/// `impl` of the type when the function is in a trait `impl` (`Place::TraitImpl`), and is
+/// empty otherwise.
+pub struct Expansion {
+    pub here: TokenStream,
+    pub helpers: TokenStream,
+}
+
+pub fn expand(func: &Function, args: &Args) -> Expansion {
     let g = Gen::new(func, args);
     let wrapper = g.wrapper();
     let worker = g.worker();
@@ -45,15 +63,23 @@ pub fn expand(func: &Function, args: &Args) -> TokenStream {
     let invalidate_all = g.invalidate_all();
     let refresh = g.refresh();
     let cache = g.cache();
-    let marker = g.trait_impl_marker();
-    quote! {
-        #marker
-        #wrapper
+    let helpers = quote! {
         #worker
         #invalidate
         #invalidate_all
         #refresh
         #cache
+    };
+    if func.place == Place::TraitImpl {
+        Expansion {
+            here: wrapper,
+            helpers,
+        }
+    } else {
+        Expansion {
+            here: quote!(#wrapper #helpers),
+            helpers: TokenStream::new(),
+        }
     }
 }
 
@@ -79,7 +105,11 @@ impl<'f, 'a> Gen<'f, 'a> {
         let names = HelperNames::of(&func.item.sig.ident);
         let shown = func.item.sig.ident.unraw();
         // Rustdoc takes `(r#type)` for a URL: a raw name is shown, not linked.
-        let link = if func.item.sig.ident.to_string().starts_with("r#") {
+        // In the inherent `impl` that takes a trait `impl`'s helpers, `Self::f` is the
+        // trait's method: shown, not linked.
+        let link = if func.item.sig.ident.to_string().starts_with("r#")
+            || func.place == Place::TraitImpl
+        {
             format!("`{shown}`")
         } else if func.in_impl {
             format!("[`{shown}`](Self::{shown})")
@@ -100,29 +130,10 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    /// In an `impl` block, a constant that does nothing in an inherent one and, in a trait
-    /// impl (which the macro cannot tell apart), makes rustc's first error say what is
-    /// wrong: "const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__f` is not a member of trait".
-    fn trait_impl_marker(&self) -> Option<TokenStream> {
-        if !self.func.in_impl {
-            return None;
-        }
-        let shared = &self.shared_attrs;
-        let name = format_ident!(
-            "CACHED_FN_GOES_IN_AN_INHERENT_IMPL__{}",
-            self.func.item.sig.ident
-        );
-        Some(quote! {
-            #(#shared)*
-            #[doc(hidden)]
-            #[allow(dead_code, non_upper_case_globals)]
-            const #name: () = ();
-        })
-    }
-
     fn wrapper(&self) -> TokenStream {
         let attrs = &self.wrapper_attrs;
-        let vis = &self.func.item.vis;
+        // In a trait `impl`, what `#[cached_impl]` put there is the helpers' visibility.
+        let vis = Some(&self.func.item.vis).filter(|_| self.func.place != Place::TraitImpl);
         let sig = &self.func.item.sig;
         let (asyncness, unsafety, abi, fn_token, ident) = (
             &sig.asyncness,
@@ -157,17 +168,34 @@ impl<'f, 'a> Gen<'f, 'a> {
         let generics = &sig.generics;
         let where_clause = &sig.generics.where_clause;
         let receiver = self.func.receiver.map(|r| quote!(#r,));
-        let params = self.func.params.iter().map(|p| {
-            if self.func.body_reads(p) {
-                p.arg.to_token_stream()
-            } else {
-                let (attrs, ty) = (&p.arg.attrs, &p.arg.ty);
-                quote!(#(#attrs)* _: #ty)
-            }
-        });
+        // A parameter the body does not seem to read (only the key does) is "used" by a
+        // `let _`: if the guess is wrong, the body still compiles.
+        let mut unread = Vec::new();
+        let params: Vec<TokenStream> = (self.func.params.iter())
+            .map(|p| match p.ident {
+                Some(ident) if !self.func.body_reads(p) => {
+                    let (attrs, ty) = (&p.arg.attrs, &p.arg.ty);
+                    let name = forwarded(ident);
+                    unread.push(quote!(let _ = &#name;));
+                    quote!(#(#attrs)* #ident: #ty)
+                }
+                _ => p.arg.to_token_stream(),
+            })
+            .collect();
         let inputs = quote!(#receiver #(#params),*);
         let output = &sig.output;
-        let block = &self.func.item.block;
+        let body = &self.func.item.block;
+        let block = if unread.is_empty() {
+            body.to_token_stream()
+        } else {
+            let stmts = &body.stmts;
+            let mut group = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Brace,
+                quote!(#(#unread)* #(#stmts)*),
+            );
+            group.set_span(body.brace_token.span.join());
+            group.into_token_stream()
+        };
         quote! {
             #(#shared)*
             #[doc(hidden)]
@@ -182,15 +210,16 @@ impl<'f, 'a> Gen<'f, 'a> {
     /// The cached call: look the key up; on a hit return the value, on a miss run the
     /// worker with the ticket. `refresh` always runs the worker (for `refresh_f`).
     fn cached_call(&self, refresh: bool) -> TokenStream {
-        let cache = self.cache_call();
+        let (site, cache) = self.own_handle();
         let mode = if refresh {
             quote!(::memocache::__private::Mode::Refresh)
         } else {
             quote!(::memocache::__private::Mode::Lookup)
         };
-        let policy = self.policy();
+        let uses = keys::uses();
+        let policy = keys::policy(self.func, self.args);
         let config = self.config();
-        let key = self.key();
+        let key = keys::key(self.func, self.args);
         let tags = self.tags();
         let unless = match &self.args.unless.value {
             Some(expr) => expr.to_token_stream(),
@@ -208,7 +237,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         let body = self.call_worker();
         // Spanned at the return type too: when it cannot be stored, the errors that follow
         // from the first one point at the same place.
-        let ret_span = self.ret_span();
+        let ret_span = keys::ret_span(self.func);
         let (lookup, run) = if self.func.is_async() {
             let run_async = Ident::new("run_async", ret_span);
             let lookup = match background {
@@ -232,12 +261,59 @@ impl<'f, 'a> Gen<'f, 'a> {
             (lookup, quote!(#ticket.#run(#tags, #unless, move || #body)))
         };
         quote! {
+            #site
+            #uses
             let #ticket = match #lookup {
                 ::memocache::__private::Lookup::Hit(#hit) => return #hit,
                 ::memocache::__private::Lookup::Miss(#miss) => #miss,
             };
             #run
         }
+    }
+
+    /// The handle the cached function and `refresh_f` use: `f_cache()` for a free function;
+    /// in an `impl` block, a `static SelfCaches` of their own and `.handle::<Self>()` (see
+    /// the module's docs).
+    fn own_handle(&self) -> (TokenStream, TokenStream) {
+        if !self.func.in_impl {
+            return (TokenStream::new(), self.cache_call());
+        }
+        let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
+        let new = self.self_caches();
+        (
+            quote!(static #site: ::memocache::__private::SelfCaches = #new;),
+            quote!(#site.handle::<Self>()),
+        )
+    }
+
+    /// `SelfCaches::new(id, name, fn_name)`: the same in every static of this function.
+    fn self_caches(&self) -> TokenStream {
+        let fn_name = self.func.item.sig.ident.unraw().to_string();
+        let id = format!("::{fn_name}#{:016x}", self.func.id);
+        let name = match &self.args.name.value {
+            Some(lit) => quote!(::core::option::Option::Some(#lit)),
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            ::memocache::__private::SelfCaches::new(
+                ::core::concat!(::core::module_path!(), #id),
+                #name,
+                #fn_name,
+            )
+        }
+    }
+
+    /// `where Self: Sized` on the helpers of a function in an `impl` block or a trait, with
+    /// the function's own predicates if `own` (see the module's docs).
+    fn helper_where(&self, own: bool, sized: bool, kept: &[&WherePredicate]) -> TokenStream {
+        let mut predicates: Vec<TokenStream> = kept.iter().map(ToTokens::to_token_stream).collect();
+        if own && let Some(w) = &self.func.item.sig.generics.where_clause {
+            predicates.extend(w.predicates.iter().map(ToTokens::to_token_stream));
+        }
+        if sized && self.func.in_impl {
+            predicates.push(quote!(Self: ::core::marker::Sized));
+        }
+        where_clause(&predicates)
     }
 
     /// For `stale`: the closure that refreshes an entry in the background (a thread, or a
@@ -325,12 +401,15 @@ impl<'f, 'a> Gen<'f, 'a> {
             });
         let key_params: Vec<&Param> = self.func.key_params().collect();
         let params = key_params.iter().map(|p| plain_param(p));
-        let (generics, where_clause) = invalidate_generics(self.func, &key_params);
-        let ret = self.ret();
+        let (generics, kept) = invalidate_generics(self.func, &key_params);
+        let where_clause = self.helper_where(false, true, &kept);
+        let ret = keys::ret(self.func);
         let cache = self.cache_call();
-        let policy = self.policy();
-        let key = self.key();
-        let invalidate_fn = quote_spanned!(self.ret_span()=> ::memocache::__private::invalidate);
+        let uses = keys::uses();
+        let policy = keys::policy(self.func, self.args);
+        let key = keys::key(self.func, self.args);
+        let invalidate_fn =
+            quote_spanned!(keys::ret_span(self.func)=> ::memocache::__private::invalidate);
         quote! {
             #(#shared)*
             #[doc = #doc]
@@ -338,6 +417,7 @@ impl<'f, 'a> Gen<'f, 'a> {
             #vis #asyncness fn #name #generics (#receiver #(#params),*) -> ::core::primitive::bool
             #where_clause
             {
+                #uses
                 #invalidate_fn::<#ret, _, _>(#cache, #policy, #key)
             }
         }
@@ -351,11 +431,12 @@ impl<'f, 'a> Gen<'f, 'a> {
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate_all;
         let cache = self.cache_call();
+        let where_clause = self.helper_where(false, true, &[]);
         quote! {
             #(#shared)*
             #[doc = #doc]
             #allows
-            #vis #asyncness fn #name() {
+            #vis #asyncness fn #name() #where_clause {
                 #cache.clear();
             }
         }
@@ -376,7 +457,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         let vis = &self.func.item.vis;
         let (asyncness, unsafety, name) = (&sig.asyncness, &sig.unsafety, &self.refresh);
         let generics = &sig.generics;
-        let where_clause = &sig.generics.where_clause;
+        let where_clause = self.helper_where(true, self.func.receiver.is_some(), &[]);
         let inputs = self.plain_inputs(true);
         let output = &sig.output;
         let call = self.cached_call(true);
@@ -399,17 +480,28 @@ impl<'f, 'a> Gen<'f, 'a> {
         let doc = format!("The cache of {}: its name, size and statistics.", self.link);
         let vis = &self.func.item.vis;
         let name = &self.cache;
-        let handle = Ident::new("__MEMOCACHE_HANDLE", Span::mixed_site());
-        let fn_name = self.func.item.sig.ident.unraw().to_string();
-        let display_name = match &self.args.name.value {
-            Some(lit) => lit.to_token_stream(),
-            None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
-        };
-        // In an impl block the default name is `<type>::f`, known only where `Self` is.
-        let reference = if self.func.in_impl && self.args.name.value.is_none() {
-            quote!(#handle.__in_impl(::core::any::type_name::<Self>))
+        let where_clause = self.helper_where(false, true, &[]);
+        let body = if self.func.in_impl {
+            let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
+            let new = self.self_caches();
+            quote! {
+                static #site: ::memocache::__private::SelfCaches = #new;
+                #site.handle::<Self>()
+            }
         } else {
-            quote!(&#handle)
+            let handle = Ident::new("__MEMOCACHE_HANDLE", Span::mixed_site());
+            let display_name = match &self.args.name.value {
+                Some(lit) => lit.to_token_stream(),
+                None => {
+                    let fn_name = self.func.item.sig.ident.unraw().to_string();
+                    quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
+                }
+            };
+            quote! {
+                static #handle: ::memocache::CacheHandle =
+                    ::memocache::__private::new_handle(#display_name);
+                &#handle
+            }
         };
         quote! {
             #(#shared)*
@@ -417,10 +509,8 @@ impl<'f, 'a> Gen<'f, 'a> {
             #[must_use]
             #[inline]
             #allows
-            #vis fn #name() -> &'static ::memocache::CacheHandle {
-                static #handle: ::memocache::CacheHandle =
-                    ::memocache::__private::new_handle(#display_name, #fn_name);
-                #reference
+            #vis fn #name() -> &'static ::memocache::CacheHandle #where_clause {
+                #body
             }
         }
     }
@@ -473,28 +563,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    fn ret(&self) -> TokenStream {
-        match self.func.output {
-            Some(ty) => ty.to_token_stream(),
-            None => quote!(()),
-        }
-    }
-
-    fn ret_span(&self) -> Span {
-        self.func.output.map_or_else(Span::call_site, Spanned::span)
-    }
-
-    /// `OkOnly` or `Plain`, spanned at the return type: when the type cannot be stored,
-    /// rustc's error points at `-> R`.
-    fn policy(&self) -> TokenStream {
-        let span = self.ret_span();
-        if self.func.kind == ReturnKind::Result && !self.args.cache_errors.present() {
-            quote_spanned!(span=> ::memocache::__private::OkOnly)
-        } else {
-            quote_spanned!(span=> ::memocache::__private::Plain)
-        }
-    }
-
     /// The store's configuration, as a closure that runs once, when the store is made.
     fn config(&self) -> TokenStream {
         let args = self.args;
@@ -529,32 +597,6 @@ impl<'f, 'a> Gen<'f, 'a> {
             quote!(::memocache::__private::Config::new)
         } else {
             quote!(|| ::memocache::__private::Config::new() #chain)
-        }
-    }
-
-    /// The key a call looks up: `Owned(expr)` for `key = expr`, else the parameters as
-    /// borrowed forms (`symbol` for a `&str`, `&n` for a `u64`), alone or in a tuple.
-    fn key(&self) -> TokenStream {
-        if let Some(expr) = &self.args.key.value {
-            return quote!(::memocache::__private::Owned(#expr));
-        }
-        let parts: Vec<TokenStream> = self
-            .func
-            .params
-            .iter()
-            .filter_map(|p| {
-                let ident = forwarded(p.ident?);
-                Some(if p.is_ref {
-                    quote!(#ident)
-                } else {
-                    quote_spanned!(ident.span()=> &#ident)
-                })
-            })
-            .collect();
-        match parts.as_slice() {
-            [] => quote!(()),
-            [one] => one.clone(),
-            many => quote!((#(#many),*)),
         }
     }
 

@@ -40,6 +40,8 @@ mod ctxt;
 mod duration;
 mod expand;
 mod fallback;
+mod impl_block;
+mod keys;
 mod model;
 mod signature;
 mod validate;
@@ -51,18 +53,28 @@ mod validate;
 /// re-export, `memocache::cached`.
 #[proc_macro_attribute]
 pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
-    cached_impl(attr.into(), item.into()).into()
+    cached_attr(attr.into(), item.into()).into()
 }
 
-fn cached_impl(
+/// Tells the `#[cached]` functions of an `impl` block where they are, so that those of a
+/// trait `impl` work (their helpers go to an inherent `impl` of the type) and associated
+/// functions without `self` or `Self` are known to be in an `impl`.
+///
+/// Documented on its re-export, `memocache::cached_impl`.
+#[proc_macro_attribute]
+pub fn cached_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
+    impl_block::expand(attr.into(), item.into()).into()
+}
+
+fn cached_attr(
     attr: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let mut cx = ctxt::Errors::default();
-    let args = args::Args::parse(attr, &mut cx);
-    let item_fn = match model::parse_item(item.clone()) {
-        Ok(item_fn) => item_fn,
+    match model::parse_item(item.clone()) {
+        Ok(item_fn) => expand_cached(attr, &item_fn, None).here,
         Err(e) => {
+            let mut cx = ctxt::Errors::default();
+            let _ = args::Args::parse(attr, &mut cx);
             let error = match cx.into_error() {
                 Some(mut all) => {
                     all.combine(e);
@@ -70,10 +82,22 @@ fn cached_impl(
                 }
                 None => e,
             };
-            return fallback::not_a_function(error, item);
+            fallback::not_a_function(error, item)
         }
-    };
-    let func = model::Function::new(&item_fn, &args);
+    }
+}
+
+/// One `#[cached]` function, where `known` says it is (from `#[cached_impl]`) or the
+/// function alone tells.
+fn expand_cached(
+    attr: proc_macro2::TokenStream,
+    item_fn: &syn::ItemFn,
+    known: Option<model::Place>,
+) -> expand::Expansion {
+    let mut cx = ctxt::Errors::default();
+    let id = id_of(&attr, &quote::ToTokens::to_token_stream(item_fn));
+    let args = args::Args::parse(attr, &mut cx);
+    let func = model::Function::new(item_fn, &args, known, id);
     validate::check(&func, &args, &mut cx);
     match cx.into_error() {
         None => expand::expand(&func, &args),
@@ -81,9 +105,19 @@ fn cached_impl(
     }
 }
 
+/// A hash of a `#[cached]` use's tokens (FNV-1a, so that it is the same on every build):
+/// with the module path and the function's name, what tells its per-`Self` caches apart from
+/// those of any other function.
+fn id_of(attr: &proc_macro2::TokenStream, item: &proc_macro2::TokenStream) -> u64 {
+    let text = format!("{attr} {item}");
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cached_impl;
+    use super::cached_attr as cached_impl;
     use proc_macro2::TokenStream;
     use quote::quote;
 
@@ -126,7 +160,7 @@ mod tests {
         );
         let text = out.to_string();
         assert!(text.contains("Duration :: from_secs (300)"));
-        assert!(text.contains("OkOnly"));
+        assert!(text.contains(". ok_only ()"));
         assert!(text.contains("fn invalidate_stock_price (symbol : & str)"));
     }
 

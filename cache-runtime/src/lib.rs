@@ -23,6 +23,7 @@ mod flight;
 mod front;
 mod handle;
 mod key;
+mod per_self;
 mod policy;
 mod stats;
 mod store;
@@ -66,12 +67,18 @@ pub mod __private {
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
-    pub use crate::key::{KeyRef, Owned};
-    pub use crate::policy::{OkOnly, Plain, Policy};
+    pub use crate::key::{
+        KeyPart, KeyRef, KeyType, NotAKey, Owned, PartBorrowed, PartOwned, PartRefused,
+    };
+    pub use crate::per_self::SelfCaches;
+    pub use crate::policy::{
+        IsResult, OkOnly, Plain, Policy, Storable, StoreOk, StoreOkRefused, StorePlain, Unstorable,
+        ValueOf,
+    };
 
     /// A cache handle for a `static` (see [`CacheHandle`]).
     #[must_use]
-    pub const fn new_handle(name: &'static str, fn_name: &'static str) -> CacheHandle {
-        CacheHandle::new(name, fn_name)
+    pub const fn new_handle(name: &'static str) -> CacheHandle {
+        CacheHandle::new(name)
     }
 }

@@ -1,4 +1,11 @@
 //! What a call stores of its result, and how a stored value becomes a result again.
+//!
+//! Generated code picks the policy with `(&&ValueOf::<R>::new()).plain()` (or `.ok_only()`
+//! for a `Result`): method resolution takes [`Plain`] or [`OkOnly`] when the value can be
+//! stored, else [`Unstorable`], whose method's bound is the one error the user sees, at the
+//! return type, in the words of [`Storable`]; nothing else then fails to compile.
+
+use std::marker::PhantomData;
 
 /// How a return type `R` maps to what the store keeps.
 #[diagnostic::on_unimplemented(
@@ -44,5 +51,126 @@ impl<T: Clone + Send + Sync + 'static, E> Policy<Result<T, E>> for OkOnly {
     #[inline]
     fn restore(stored: T) -> Result<T, E> {
         Ok(stored)
+    }
+}
+
+/// A value that a cache can keep: `Clone + Send + Sync + 'static`. The bound a return type
+/// fails with, in these words, when it cannot be stored.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a cache",
+    label = "the value this cached function stores",
+    note = "a cached value must be `Clone + Send + Sync + 'static`: a hit returns a clone of the stored value (for a `Result`, of its `Ok` value; `Err` is not stored unless `cache_errors`)",
+    note = "derive `Clone`, or return an `Arc<...>` of a value that is large or cannot be cloned"
+)]
+pub trait Storable {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + Sync + 'static> Storable for T {}
+
+/// A return type is `Result` by its name only, to the macro; one that is not
+/// `std::result::Result` fails with this.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `std::result::Result`",
+    label = "#[cached] reads this return type as a `Result`, of which only `Ok` is stored",
+    note = "write `cache_errors` to store every value it returns"
+)]
+pub trait IsResult {}
+
+/// The return type `R`, for generated code to pick its policy (see the module's docs).
+pub struct ValueOf<R>(PhantomData<fn() -> R>);
+
+impl<R> ValueOf<R> {
+    /// The selector for return type `R`.
+    #[must_use]
+    #[inline]
+    pub const fn new() -> Self {
+        ValueOf(PhantomData)
+    }
+
+    /// The last choice for `.plain()`: a value that cannot be stored. Fails to compile.
+    pub fn plain(&self) -> Unstorable
+    where
+        R: Storable,
+    {
+        Unstorable
+    }
+
+    /// The last choice for `.ok_only()`: not a `Result` at all. Fails to compile.
+    pub fn ok_only(&self) -> Unstorable
+    where
+        R: IsResult,
+    {
+        Unstorable
+    }
+}
+
+impl<R> Default for ValueOf<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The first choice for `.plain()`: the whole value is stored.
+pub trait StorePlain {
+    /// Picks [`Plain`].
+    fn plain(&self) -> Plain;
+}
+
+impl<R: Clone + Send + Sync + 'static> StorePlain for &ValueOf<R> {
+    #[inline]
+    fn plain(&self) -> Plain {
+        Plain
+    }
+}
+
+/// The first choice for `.ok_only()`: the `Ok` value is stored.
+pub trait StoreOk {
+    /// Picks [`OkOnly`].
+    fn ok_only(&self) -> OkOnly;
+}
+
+impl<T: Clone + Send + Sync + 'static, E> StoreOk for &&ValueOf<Result<T, E>> {
+    #[inline]
+    fn ok_only(&self) -> OkOnly {
+        OkOnly
+    }
+}
+
+/// The second choice for `.ok_only()`: a `Result` whose `Ok` value cannot be stored.
+pub trait StoreOkRefused {
+    /// The `Ok` type.
+    type Ok;
+    /// Fails to compile, with the error of [`Storable`].
+    fn ok_only(&self) -> Unstorable
+    where
+        Self::Ok: Storable;
+}
+
+impl<T, E> StoreOkRefused for &ValueOf<Result<T, E>> {
+    type Ok = T;
+    fn ok_only(&self) -> Unstorable
+    where
+        T: Storable,
+    {
+        Unstorable
+    }
+}
+
+/// The policy of a value that cannot be stored, once its error is reported: one that
+/// compiles, so that no other error follows from it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unstorable;
+
+/// Nothing: what [`Unstorable`] stores.
+#[derive(Clone, Copy, Debug)]
+pub enum Never {}
+
+impl<R> Policy<R> for Unstorable {
+    type Stored = Never;
+    fn keep(_: &R) -> Option<Never> {
+        None
+    }
+    fn restore(stored: Never) -> R {
+        match stored {}
     }
 }
