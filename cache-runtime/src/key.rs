@@ -84,9 +84,14 @@ impl<Q: ?Sized + KeyType> KeyRef for &Q {
 ///
 /// 1. a reference to a key type (`symbol: &str`, `&id`): the reference itself, so that a
 ///    lookup borrows and only a store makes the owned key;
-/// 2. an owned key value (`symbol.to_uppercase()`): a reference to it, for the same reason;
-/// 3. a reference to anything else, 4. anything else: [`NotAKey`], with one error that
-///    names the type (the [`KeyType`] bound of the method), and nothing else to fail later.
+/// 2. a reference to anything else: [`NotAKey`], with one error that names the type behind
+///    the reference (the [`KeyType`] bound of the method), and nothing else to fail later;
+/// 3. an owned key value (`symbol.to_uppercase()`): a reference to it, for the same reason
+///    as 1 (it lives as long as the statement that made it);
+/// 4. any other value: [`NotAKey`], with its error.
+///
+/// A reference never reaches 3, where it would be taken for an owned key of its own and
+/// fail later in the borrow checker, far from the user's words.
 #[derive(Debug)]
 pub struct KeyPart<E>(pub E);
 
@@ -106,24 +111,7 @@ impl<'a, Q: ?Sized + KeyType> PartBorrowed for &&&KeyPart<&'a Q> {
     }
 }
 
-/// The second choice of [`KeyPart`]: an owned key value.
-pub trait PartOwned {
-    /// A reference to the value.
-    type Part;
-    /// A reference to the value, which lives as long as the statement that made it.
-    fn part(&self) -> Self::Part;
-}
-
-impl<'k, K: KeyType> PartOwned for &&'k KeyPart<K> {
-    type Part = &'k K;
-    #[inline]
-    fn part(&self) -> &'k K {
-        let part: &'k KeyPart<K> = self;
-        &part.0
-    }
-}
-
-/// The third choice of [`KeyPart`]: a reference to a type that cannot be a key.
+/// The second choice of [`KeyPart`]: a reference to a type that cannot be a key.
 pub trait PartRefused {
     /// The type behind the reference.
     type Type: ?Sized;
@@ -133,13 +121,30 @@ pub trait PartRefused {
         Self::Type: KeyType;
 }
 
-impl<Q: ?Sized> PartRefused for &KeyPart<&Q> {
+impl<Q: ?Sized> PartRefused for &&KeyPart<&Q> {
     type Type = Q;
     fn part(&self) -> NotAKey
     where
         Q: KeyType,
     {
         NotAKey
+    }
+}
+
+/// The third choice of [`KeyPart`]: an owned key value.
+pub trait PartOwned {
+    /// A reference to the value.
+    type Part;
+    /// A reference to the value, which lives as long as the statement that made it.
+    fn part(&self) -> Self::Part;
+}
+
+impl<'k, K: KeyType> PartOwned for &'k KeyPart<K> {
+    type Part = &'k K;
+    #[inline]
+    fn part(&self) -> &'k K {
+        let part: &'k KeyPart<K> = self;
+        &part.0
     }
 }
 

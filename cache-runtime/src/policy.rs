@@ -56,16 +56,19 @@ impl<T: Clone + Send + Sync + 'static, E> Policy<Result<T, E>> for OkOnly {
 
 /// A value that a cache can keep: `Clone + Send + Sync + 'static`. The bound a return type
 /// fails with, in these words, when it cannot be stored.
+///
+/// Implemented by `()` for each storable `T` rather than by `T`, so that rustc does not
+/// suggest to return `&T` (which would be `Storable`, and cannot be cached either).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be stored in a cache",
+    message = "`{T}` cannot be stored in a cache",
     label = "the value this cached function stores",
     note = "a cached value must be `Clone + Send + Sync + 'static`: a hit returns a clone of the stored value (for a `Result`, of its `Ok` value; `Err` is not stored unless `cache_errors`)",
     note = "derive `Clone`, or return an `Arc<...>` of a value that is large or cannot be cloned"
 )]
-pub trait Storable {}
+pub trait Storable<T> {}
 
 #[diagnostic::do_not_recommend]
-impl<T: Clone + Send + Sync + 'static> Storable for T {}
+impl<T: Clone + Send + Sync + 'static> Storable<T> for () {}
 
 /// A return type is `Result` by its name only, to the macro; one that is not
 /// `std::result::Result` fails with this.
@@ -90,7 +93,7 @@ impl<R> ValueOf<R> {
     /// The last choice for `.plain()`: a value that cannot be stored. Fails to compile.
     pub fn plain(&self) -> Unstorable
     where
-        R: Storable,
+        (): Storable<R>,
     {
         Unstorable
     }
@@ -143,14 +146,14 @@ pub trait StoreOkRefused {
     /// Fails to compile, with the error of [`Storable`].
     fn ok_only(&self) -> Unstorable
     where
-        Self::Ok: Storable;
+        (): Storable<Self::Ok>;
 }
 
 impl<T, E> StoreOkRefused for &ValueOf<Result<T, E>> {
     type Ok = T;
     fn ok_only(&self) -> Unstorable
     where
-        T: Storable,
+        (): Storable<T>,
     {
         Unstorable
     }
