@@ -353,7 +353,9 @@ mod baseline {
 
 /// Where the numbers criterion does not keep go (allocations, hit ratios).
 fn extra_dir() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    // The workspace's target directory: this package's directory is benches/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     std::path::PathBuf::from(target).join("bench-extra")
 }
 

@@ -310,7 +310,8 @@ impl<'f, 'a> Gen<'f, 'a> {
         if own && let Some(w) = &self.func.item.sig.generics.where_clause {
             predicates.extend(w.predicates.iter().map(ToTokens::to_token_stream));
         }
-        if sized && self.func.in_impl {
+        // Only where the function may be in a trait: `impl dyn Trait` cannot meet the bound.
+        if sized && self.func.place == Place::Impl {
             predicates.push(quote!(Self: ::core::marker::Sized));
         }
         where_clause(&predicates)

@@ -56,11 +56,11 @@ fn stubs(func: &Function) -> TokenStream {
         .flat_map(|w| w.predicates.iter().map(ToTokens::to_token_stream))
         .collect();
     let refresh_where = where_clause(&predicates);
-    if func.in_impl {
+    if func.place == Place::Impl {
         predicates.push(quote!(Self: ::core::marker::Sized));
     }
     let helper_where = where_clause(&predicates);
-    let sized_only = if func.in_impl {
+    let sized_only = if func.place == Place::Impl {
         quote!(where Self: ::core::marker::Sized)
     } else {
         TokenStream::new()

@@ -58,7 +58,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let place = if block.trait_.is_some() {
         Place::TraitImpl
     } else {
-        Place::Impl
+        Place::Inherent
     };
     let mut helpers = Vec::new();
     // Whether a `#[cached]` was written through an import (`use memocache::cached;`), which

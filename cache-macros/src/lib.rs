@@ -46,21 +46,17 @@ mod model;
 mod signature;
 mod validate;
 
-/// Caches a function's results.
-///
-/// The options, the generated `invalidate_*`, `invalidate_all_*`, `refresh_*` and `*_cache`
-/// items, and the behaviour are documented where users meet the attribute: on its
-/// re-export, `memocache::cached`.
+// The documentation is on the re-export, `memocache::cached`, where users meet the
+// attribute and where its examples can call the runtime; rustdoc appends this item's own
+// docs to it, so they say nothing more.
+/// (The attribute of the `cache-macros` crate.)
 #[proc_macro_attribute]
 pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
     cached_attr(attr.into(), item.into()).into()
 }
 
-/// Tells the `#[cached]` functions of an `impl` block where they are, so that those of a
-/// trait `impl` work (their helpers go to an inherent `impl` of the type) and associated
-/// functions without `self` or `Self` are known to be in an `impl`.
-///
-/// Documented on its re-export, `memocache::cached_impl`.
+// Documented on its re-export, `memocache::cached_impl`, as `cached` is.
+/// (The attribute of the `cache-macros` crate.)
 #[proc_macro_attribute]
 pub fn cached_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
     impl_block::expand(attr.into(), item.into()).into()

@@ -83,9 +83,11 @@ pub struct Param<'a> {
 pub enum Place {
     /// At module level, or so it looks: no receiver, no `Self`.
     Free,
-    /// In an `impl` block or a trait: it has a receiver or names `Self`, or
-    /// `#[memocache::cached_impl]` said so of an inherent `impl`.
+    /// In an `impl` block or a trait: it has a receiver or names `Self`.
     Impl,
+    /// In an inherent `impl`, said `#[memocache::cached_impl]`: not in a trait, so the
+    /// helpers need no `where Self: Sized` (which `impl dyn Trait` could not meet).
+    Inherent,
     /// In a trait `impl`, said `#[memocache::cached_impl]`: the function stays there, its
     /// worker and helpers go to an inherent `impl` of the type.
     TraitImpl,

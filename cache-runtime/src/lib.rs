@@ -1,7 +1,8 @@
 //! The runtime of [memocache](https://docs.rs/memocache): what `#[cached]` functions call.
 //!
 //! Users depend on the `memocache` facade, which re-exports this crate's public items;
-//! the code `#[cached]` generates calls [`__private`] through the facade.
+//! the code `#[cached]` generates calls this crate's hidden `__private` module through the
+//! facade.
 //!
 //! - [`store`](self) (private): sharded stores, exact LRU per shard, TTL/TTI, amortised purge;
 //! - `front` (private): each thread's copies of the entries it read lately, which answer
