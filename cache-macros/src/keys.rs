@@ -4,7 +4,8 @@
 //!
 //! Each part of the key (a parameter of the default key, an element of a `key = (a, b)`
 //! tuple, or a whole `key = expr`) becomes `(&&&&KeyPart(part)).part()`, and the policy
-//! `(&&ValueOf::<R>::new()).plain()` (or `.ok_only()`): method resolution picks the first
+//! `(&&ValueOf::<R>::new()).policy()` (or `(&&&OkOf::<R>::new()).policy()`): method
+//! resolution picks the first
 //! impl that applies, a borrowed or an owned key part, `Plain` or `OkOnly`, or else a
 //! stand-in whose method's bound is the error (see `cache-runtime/src/key.rs` and
 //! `policy.rs`). The traits are brought into scope by [`uses`].
@@ -26,10 +27,7 @@ const MAX_TUPLE: usize = 12;
 pub fn uses() -> TokenStream {
     quote! {
         #[allow(unused_imports)]
-        use ::memocache::__private::{
-            PartBorrowed as _, PartOwned as _, PartRefused as _, StoreOk as _,
-            StoreOkRefused as _, StorePlain as _,
-        };
+        use ::memocache::__private::{KeyChoice as _, ValueChoice as _};
     }
 }
 
@@ -87,28 +85,37 @@ fn part(value: TokenStream, (first, last): (Span, Span)) -> TokenStream {
 
 /// The spans of an expression's first and last tokens.
 fn ends(expr: &Expr) -> (Span, Span) {
-    let first = expr.span();
-    let last = expr
-        .to_token_stream()
-        .into_iter()
-        .last()
-        .map_or(first, |tt| match tt {
-            TokenTree::Group(g) => g.span_close(),
-            other => other.span(),
-        });
+    token_ends(expr.to_token_stream(), expr.span())
+}
+
+/// `first` and the span of the last of `tokens`.
+fn token_ends(tokens: TokenStream, first: Span) -> (Span, Span) {
+    let last = tokens.into_iter().last().map_or(first, |tt| match tt {
+        TokenTree::Group(g) => g.span_close(),
+        other => other.span(),
+    });
     (first, last)
 }
 
 /// The storage policy, chosen from the return type and spanned at it: when the value cannot
 /// be stored, the one error points at `-> R`.
 pub fn policy(func: &Function, args: &Args) -> TokenStream {
-    let span = ret_span(func);
     let ret = ret(func);
-    if func.kind == ReturnKind::Result && !args.cache_errors.present() {
-        quote_spanned!(span=> (&&&::memocache::__private::ValueOf::<#ret>::new()).ok_only())
+    let (first, last) = match func.output {
+        Some(ty) => token_ends(ty.to_token_stream(), ty.span()),
+        None => (Span::call_site(), Span::call_site()),
+    };
+    // `(&&ValueOf::<R>::new()).policy()`, the opening tokens at the type's first, the
+    // closing at its last, so that the error underlines the whole type.
+    let selector = if func.kind == ReturnKind::Result && !args.cache_errors.present() {
+        quote_spanned!(first=> &&&::memocache::__private::OkOf::<#ret>::new())
     } else {
-        quote_spanned!(span=> (&&::memocache::__private::ValueOf::<#ret>::new()).plain())
-    }
+        quote_spanned!(first=> &&::memocache::__private::ValueOf::<#ret>::new())
+    };
+    let mut receiver = Group::new(Delimiter::Parenthesis, selector);
+    receiver.set_span(first);
+    let call = quote_spanned!(last=> .policy());
+    quote!(#receiver #call)
 }
 
 /// The return type, `()` when there is none.

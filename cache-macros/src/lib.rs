@@ -8,29 +8,27 @@
 //! # Methods
 //!
 //! An attribute sees only the function it is on, not the `impl` block around it, so the
-//! macro decides from the function alone: it is in an `impl` block if it has a receiver
-//! (`self`, `&self`, ...) or names the type `Self` in its signature, its body or the
-//! attribute's expressions (`key`, `unless`, `tags`). The helpers are
-//! then associated functions (`Self::invalidate_f(..)`, `Type::f_cache()`), and the cache's
-//! default name is `<type>::f`.
+//! macro decides from the function alone: it is in an `impl` block (or a trait) if it has a
+//! receiver (`self`, `&self`, ...) or names the type `Self` in its signature, its body or
+//! the attribute's expressions (`key`, `unless`, `tags`). The helpers are then associated
+//! functions (`Self::invalidate_f(..)`, `Type::f_cache()`), and the cache is per `Self`
+//! type, found at run time (see `expand.rs`): a generic `impl` or a trait's default method
+//! has one per type, named `<type>::f`.
 //!
-//! An associated function with neither `self` nor `Self` looks like a free function:
-//! its helpers are emitted where it is (in the `impl` block) but called without `Self::`,
-//! and rustc reports ``cannot find function `__memocache_f` in this scope`` on the
-//! attribute. The fix is to name `Self` in the function, for instance in its return type
-//! (`-> Option<Self>`) or in its body (`Self::CONSTANT`, `Self::helper()`), or to move it
-//! out of the `impl` block: a function that uses nothing of the type is a free function in
-//! all but name.
+//! `#[cached_impl]` on the `impl` block (`impl_block.rs`) tells the functions inside where
+//! they are. With it, an associated function with neither `self` nor `Self` is known to be
+//! in an `impl`; without it, it looks like a free function, and rustc reports ``cannot
+//! find function `__memocache_f` in this scope`` on the attribute (the fix: the impl
+//! attribute, or `Self` somewhere in the function).
 //!
 //! # Trait impls
 //!
-//! The helpers of a method in a trait `impl` would have to be members of the trait, so
-//! `#[cached]` cannot go there; but the macro cannot see the `impl` header to say so. In an
-//! `impl` block it therefore also emits a hidden, do-nothing constant whose name is the
-//! message: rustc's first error reads ``const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__f` is
-//! not a member of trait `T` `` (E0438), then each helper follows (E0407). The fix: put the
-//! cached function in an inherent `impl` block (or make it free) and call it from the
-//! trait method.
+//! The helpers of a method in a trait `impl` cannot be members of the trait. With
+//! `#[cached_impl]` on the trait `impl`, the method stays there and its worker and helpers
+//! go to an inherent `impl` of the type. Without it the macro cannot tell a trait `impl`
+//! from an inherent one, and rustc reports each helper as "not a member of trait" (the
+//! trybuild case `trait_impl` records it). A macro that could say it in one error would
+//! have to know the `impl` header, which only the impl attribute sees.
 
 use proc_macro::TokenStream;
 
@@ -156,7 +154,7 @@ mod tests {
         );
         let text = out.to_string();
         assert!(text.contains("Duration :: from_secs (300)"));
-        assert!(text.contains(". ok_only ()"));
+        assert!(text.contains("OkOf"));
         assert!(text.contains("fn invalidate_stock_price (symbol : & str)"));
     }
 

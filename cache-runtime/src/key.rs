@@ -95,34 +95,34 @@ impl<Q: ?Sized + KeyType> KeyRef for &Q {
 #[derive(Debug)]
 pub struct KeyPart<E>(pub E);
 
-/// The first choice of [`KeyPart`]: a reference to a key type.
-pub trait PartBorrowed {
-    /// The reference.
+/// How generated code turns a [`KeyPart`] into what the lookup takes: implemented at three
+/// depths of `&`, one per choice but the last (which is `KeyPart`'s own `part`).
+pub trait KeyChoice {
+    /// What the part becomes.
     type Part;
-    /// The reference, as the call had it.
-    fn part(&self) -> Self::Part;
+    /// The type that must be a key type for this choice to compile: one already for the
+    /// choices that accept the part, the refused type for the one that does not.
+    type Check: ?Sized;
+    /// The part, or the error of [`KeyType`] at the user's tokens.
+    fn part(&self) -> Self::Part
+    where
+        Self::Check: KeyType;
 }
 
-impl<'a, Q: ?Sized + KeyType> PartBorrowed for &&&KeyPart<&'a Q> {
+/// 1. A reference to a key type: the reference, as the call had it.
+impl<'a, Q: ?Sized + KeyType> KeyChoice for &&&KeyPart<&'a Q> {
     type Part = &'a Q;
+    type Check = Q;
     #[inline]
     fn part(&self) -> &'a Q {
         self.0
     }
 }
 
-/// The second choice of [`KeyPart`]: a reference to a type that cannot be a key.
-pub trait PartRefused {
-    /// The type behind the reference.
-    type Type: ?Sized;
-    /// Fails to compile, at the part, with the error of [`KeyType`].
-    fn part(&self) -> NotAKey
-    where
-        Self::Type: KeyType;
-}
-
-impl<Q: ?Sized> PartRefused for &&KeyPart<&Q> {
-    type Type = Q;
+/// 2. A reference to anything else: refused.
+impl<Q: ?Sized> KeyChoice for &&KeyPart<&Q> {
+    type Part = NotAKey;
+    type Check = Q;
     fn part(&self) -> NotAKey
     where
         Q: KeyType,
@@ -131,16 +131,11 @@ impl<Q: ?Sized> PartRefused for &&KeyPart<&Q> {
     }
 }
 
-/// The third choice of [`KeyPart`]: an owned key value.
-pub trait PartOwned {
-    /// A reference to the value.
-    type Part;
-    /// A reference to the value, which lives as long as the statement that made it.
-    fn part(&self) -> Self::Part;
-}
-
-impl<'k, K: KeyType> PartOwned for &'k KeyPart<K> {
+/// 3. An owned key value: a reference to it, which lives as long as the statement that
+///    made it.
+impl<'k, K: KeyType> KeyChoice for &'k KeyPart<K> {
     type Part = &'k K;
+    type Check = K;
     #[inline]
     fn part(&self) -> &'k K {
         let part: &'k KeyPart<K> = self;
@@ -149,7 +144,7 @@ impl<'k, K: KeyType> PartOwned for &'k KeyPart<K> {
 }
 
 impl<E> KeyPart<E> {
-    /// The last choice: a value that cannot be a key. Fails to compile, at the part.
+    /// 4. The last choice: a value that cannot be a key. Fails to compile, at the part.
     pub fn part(&self) -> NotAKey
     where
         E: KeyType,

@@ -68,13 +68,10 @@ pub mod __private {
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
-    pub use crate::key::{
-        KeyPart, KeyRef, KeyType, NotAKey, Owned, PartBorrowed, PartOwned, PartRefused,
-    };
+    pub use crate::key::{KeyChoice, KeyPart, KeyRef, KeyType, NotAKey, Owned};
     pub use crate::per_self::SelfCaches;
     pub use crate::policy::{
-        IsResult, OkOnly, Plain, Policy, Storable, StoreOk, StoreOkRefused, StorePlain, Unstorable,
-        ValueOf,
+        IsResult, OkOf, OkOnly, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
     };
 
     /// A cache handle for a `static` (see [`CacheHandle`]).

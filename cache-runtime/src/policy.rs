@@ -1,7 +1,8 @@
 //! What a call stores of its result, and how a stored value becomes a result again.
 //!
-//! Generated code picks the policy with `(&&ValueOf::<R>::new()).plain()` (or `.ok_only()`
-//! for a `Result`): method resolution takes [`Plain`] or [`OkOnly`] when the value can be
+//! Generated code picks the policy with `(&&ValueOf::<R>::new()).policy()` (or
+//! `(&&&OkOf::<R>::new()).policy()` for a `Result`): method resolution takes [`Plain`] or
+//! [`OkOnly`] when the value can be
 //! stored, else [`Unstorable`], whose method's bound is the one error the user sees, at the
 //! return type, in the words of [`Storable`]; nothing else then fails to compile.
 
@@ -79,8 +80,13 @@ impl<T: Clone + Send + Sync + 'static> Storable<T> for () {}
 )]
 pub trait IsResult {}
 
-/// The return type `R`, for generated code to pick its policy (see the module's docs).
+/// The return type `R`, for generated code to pick its policy when the whole value is
+/// stored: `(&&ValueOf::<R>::new()).policy()` (see the module's docs).
 pub struct ValueOf<R>(PhantomData<fn() -> R>);
+
+/// The return type `R`, a `Result` of which only `Ok` is stored:
+/// `(&&&OkOf::<R>::new()).policy()`.
+pub struct OkOf<R>(PhantomData<fn() -> R>);
 
 impl<R> ValueOf<R> {
     /// The selector for return type `R`.
@@ -90,16 +96,25 @@ impl<R> ValueOf<R> {
         ValueOf(PhantomData)
     }
 
-    /// The last choice for `.plain()`: a value that cannot be stored. Fails to compile.
-    pub fn plain(&self) -> Unstorable
+    /// The last choice: a value that cannot be stored. Fails to compile.
+    pub fn policy(&self) -> Unstorable
     where
         (): Storable<R>,
     {
         Unstorable
     }
+}
 
-    /// The last choice for `.ok_only()`: not a `Result` at all. Fails to compile.
-    pub fn ok_only(&self) -> Unstorable
+impl<R> OkOf<R> {
+    /// The selector for return type `R`.
+    #[must_use]
+    #[inline]
+    pub const fn new() -> Self {
+        OkOf(PhantomData)
+    }
+
+    /// The last choice: not a `Result` at all. Fails to compile.
+    pub fn policy(&self) -> Unstorable
     where
         R: IsResult,
     {
@@ -113,45 +128,50 @@ impl<R> Default for ValueOf<R> {
     }
 }
 
-/// The first choice for `.plain()`: the whole value is stored.
-pub trait StorePlain {
-    /// Picks [`Plain`].
-    fn plain(&self) -> Plain;
+impl<R> Default for OkOf<R> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-impl<R: Clone + Send + Sync + 'static> StorePlain for &ValueOf<R> {
+/// How generated code picks a policy from a [`ValueOf`] or an [`OkOf`]: implemented at
+/// several depths of `&`, one per choice but the last (the selector's own `policy`).
+pub trait ValueChoice {
+    /// The policy picked.
+    type Policy;
+    /// The type that must be storable for this choice to compile.
+    type Check;
+    /// The policy, or the error of [`Storable`] at the return type.
+    fn policy(&self) -> Self::Policy
+    where
+        (): Storable<Self::Check>;
+}
+
+/// The whole value is stored.
+impl<R: Clone + Send + Sync + 'static> ValueChoice for &ValueOf<R> {
+    type Policy = Plain;
+    type Check = R;
     #[inline]
-    fn plain(&self) -> Plain {
+    fn policy(&self) -> Plain {
         Plain
     }
 }
 
-/// The first choice for `.ok_only()`: the `Ok` value is stored.
-pub trait StoreOk {
-    /// Picks [`OkOnly`].
-    fn ok_only(&self) -> OkOnly;
-}
-
-impl<T: Clone + Send + Sync + 'static, E> StoreOk for &&ValueOf<Result<T, E>> {
+/// The `Ok` value is stored.
+impl<T: Clone + Send + Sync + 'static, E> ValueChoice for &&OkOf<Result<T, E>> {
+    type Policy = OkOnly;
+    type Check = T;
     #[inline]
-    fn ok_only(&self) -> OkOnly {
+    fn policy(&self) -> OkOnly {
         OkOnly
     }
 }
 
-/// The second choice for `.ok_only()`: a `Result` whose `Ok` value cannot be stored.
-pub trait StoreOkRefused {
-    /// The `Ok` type.
-    type Ok;
-    /// Fails to compile, with the error of [`Storable`].
-    fn ok_only(&self) -> Unstorable
-    where
-        (): Storable<Self::Ok>;
-}
-
-impl<T, E> StoreOkRefused for &ValueOf<Result<T, E>> {
-    type Ok = T;
-    fn ok_only(&self) -> Unstorable
+/// A `Result` whose `Ok` value cannot be stored: refused.
+impl<T, E> ValueChoice for &OkOf<Result<T, E>> {
+    type Policy = Unstorable;
+    type Check = T;
+    fn policy(&self) -> Unstorable
     where
         (): Storable<T>,
     {
