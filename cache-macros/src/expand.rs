@@ -40,12 +40,14 @@ use crate::keys;
 use crate::model::{Function, Param, Place};
 use crate::signature::{
     HelperNames, duration, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
-    where_clause,
 };
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::Ident;
 use syn::ext::IdentExt;
-use syn::{Ident, WherePredicate};
+
+mod handles;
+mod stale;
 
 /// What an expansion puts where: `here` replaces the function; `helpers` goes to an inherent
 /// `impl` of the type when the function is in a trait `impl` (`Place::TraitImpl`), and is
@@ -271,117 +273,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    /// The handle the cached function and `refresh_f` use: `f_cache()` for a free function;
-    /// in an `impl` block, a `static SelfCaches` of their own and `.handle::<Self>()` (see
-    /// the module's docs).
-    fn own_handle(&self) -> (TokenStream, TokenStream) {
-        if !self.func.in_impl {
-            return (TokenStream::new(), self.cache_call());
-        }
-        let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
-        let new = self.self_caches();
-        (
-            quote!(static #site: ::memocache::__private::SelfCaches = #new;),
-            quote!(#site.handle::<Self>()),
-        )
-    }
-
-    /// `SelfCaches::new(id, name, fn_name)`: the same in every static of this function.
-    fn self_caches(&self) -> TokenStream {
-        let fn_name = self.func.item.sig.ident.unraw().to_string();
-        let id = format!("::{fn_name}#{:016x}", self.func.id);
-        let name = match &self.args.name.value {
-            Some(lit) => quote!(::core::option::Option::Some(#lit)),
-            None => quote!(::core::option::Option::None),
-        };
-        quote! {
-            ::memocache::__private::SelfCaches::new(
-                ::core::concat!(::core::module_path!(), #id),
-                #name,
-                #fn_name,
-            )
-        }
-    }
-
-    /// `where Self: Sized` on the helpers of a function in an `impl` block or a trait, with
-    /// the function's own predicates if `own` (see the module's docs).
-    fn helper_where(&self, own: bool, sized: bool, kept: &[&WherePredicate]) -> TokenStream {
-        let mut predicates: Vec<TokenStream> = kept.iter().map(ToTokens::to_token_stream).collect();
-        if own && let Some(w) = &self.func.item.sig.generics.where_clause {
-            predicates.extend(w.predicates.iter().map(ToTokens::to_token_stream));
-        }
-        // Only where the function may be in a trait: `impl dyn Trait` cannot meet the bound.
-        if sized && self.func.place == Place::Impl {
-            predicates.push(quote!(Self: ::core::marker::Sized));
-        }
-        where_clause(&predicates)
-    }
-
-    /// For `stale`: the closure that refreshes an entry in the background (a thread, or a
-    /// task for an `async fn`), given the entry's owned key, by calling `refresh_f` with
-    /// the arguments rebuilt from it. That takes the default key (all of the arguments),
-    /// no receiver (it cannot go to another thread), and a safe function (an `unsafe`
-    /// one's caller vouches for its own call only). Otherwise the caller that finds the
-    /// entry stale refreshes it.
-    fn background_refresh(&self) -> Option<TokenStream> {
-        let func = self.func;
-        if !self.args.stale.present()
-            || self.args.key.present()
-            || func.receiver.is_some()
-            || func.item.sig.unsafety.is_some()
-        {
-            return None;
-        }
-        let key = Ident::new("__memocache_k", Span::mixed_site());
-        // `&K` to the argument: a reference parameter borrows from the owned key
-        // (`&String` as `&str`), any other is a clone.
-        let rebuild = |field: TokenStream, p: &Param| {
-            if p.is_ref {
-                quote!(::core::borrow::Borrow::borrow(#field))
-            } else {
-                quote!(::core::clone::Clone::clone(#field))
-            }
-        };
-        let owned = if func.is_async() {
-            quote!(&#key)
-        } else {
-            quote!(#key)
-        };
-        let args: Vec<TokenStream> = match func.params.as_slice() {
-            [] => Vec::new(),
-            [one] => vec![rebuild(owned, one)],
-            many => many
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let i = syn::Index::from(i);
-                    rebuild(quote!(&#key.#i), p)
-                })
-                .collect(),
-        };
-        let refresh = sibling(&self.refresh);
-        let path = if func.in_impl {
-            quote!(Self::#refresh)
-        } else {
-            quote!(#refresh)
-        };
-        Some(if func.is_async() {
-            // `refresh_f`, not this function: the refresh task must be `Send`, which rustc
-            // cannot tell of this function's own future while it infers it.
-            quote! {
-                |#key| async move {
-                    let _ = #path(#(#args),*).await;
-                }
-            }
-        } else {
-            quote! {
-                |#key: &_| {
-                    let _ = #path(#(#args),*);
-                }
-            }
-        })
-    }
-
     fn invalidate(&self) -> TokenStream {
         let shared = &self.shared_attrs;
         let allows = allows(Generated::Invalidate);
@@ -475,47 +366,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    fn cache(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Helper);
-        let doc = format!("The cache of {}: its name, size and statistics.", self.link);
-        let vis = &self.func.item.vis;
-        let name = &self.cache;
-        let where_clause = self.helper_where(false, true, &[]);
-        let body = if self.func.in_impl {
-            let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
-            let new = self.self_caches();
-            quote! {
-                static #site: ::memocache::__private::SelfCaches = #new;
-                #site.handle::<Self>()
-            }
-        } else {
-            let handle = Ident::new("__MEMOCACHE_HANDLE", Span::mixed_site());
-            let display_name = match &self.args.name.value {
-                Some(lit) => lit.to_token_stream(),
-                None => {
-                    let fn_name = self.func.item.sig.ident.unraw().to_string();
-                    quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
-                }
-            };
-            quote! {
-                static #handle: ::memocache::CacheHandle =
-                    ::memocache::__private::new_handle(#display_name);
-                &#handle
-            }
-        };
-        quote! {
-            #(#shared)*
-            #[doc = #doc]
-            #[must_use]
-            #[inline]
-            #allows
-            #vis fn #name() -> &'static ::memocache::CacheHandle #where_clause {
-                #body
-            }
-        }
-    }
-
     /// `worker(self, a, b)`, through `Self::` in an impl, in `unsafe` as the function
     /// is; not awaited.
     fn call_worker(&self) -> TokenStream {
@@ -553,15 +403,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         let params = self.func.params.iter().map(plain_param);
         let all = receiver.into_iter().chain(params);
         quote!(#(#all),*)
-    }
-
-    fn cache_call(&self) -> TokenStream {
-        let cache = sibling(&self.cache);
-        if self.func.in_impl {
-            quote!(Self::#cache())
-        } else {
-            quote!(#cache())
-        }
     }
 
     /// The store's configuration, as a closure that runs once, when the store is made.
