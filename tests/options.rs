@@ -261,8 +261,17 @@ fn the_default_key_is_every_parameter_owned() {
 
 /// `key = <expr>` evaluating to a reference works like the default key: `key = symbol`
 /// (`&str`), `key = &id`, and tuples of references and values.
+/// A client of its own: `Http` counts calls for another test, which runs in parallel.
+struct Quiet;
+
+impl Quiet {
+    fn get(&self, symbol: &str) -> f64 {
+        symbol.len() as f64
+    }
+}
+
 #[cached(key = symbol)]
-fn quote_of(symbol: &str, client: &Http) -> f64 {
+fn quote_of(symbol: &str, client: &Quiet) -> f64 {
     client.get(symbol)
 }
 
@@ -272,14 +281,14 @@ fn row(id: u64, _trace: bool) -> u64 {
 }
 
 #[cached(key = (symbol, page))]
-fn page_of(symbol: &str, page: u32, client: &Http) -> String {
+fn page_of(symbol: &str, page: u32, client: &Quiet) -> String {
     format!("{symbol}:{page}:{}", client.get(symbol))
 }
 
 #[test]
 fn key_expressions_may_borrow() {
-    assert_eq!(quote_of("ab", &Http), 2.0);
-    assert_eq!(quote_of(&String::from("ab"), &Http), 2.0);
+    assert_eq!(quote_of("ab", &Quiet), 2.0);
+    assert_eq!(quote_of(&String::from("ab"), &Quiet), 2.0);
     assert_eq!(quote_of_cache().stats().hits, 1);
     assert!(invalidate_quote_of("ab"));
     assert_eq!(row(4, true), 8);
@@ -290,8 +299,8 @@ fn key_expressions_may_borrow() {
         "the trace flag is not in the key"
     );
     assert!(invalidate_row(4));
-    assert_eq!(page_of("ab", 1, &Http), "ab:1:2");
-    assert_eq!(page_of("ab", 2, &Http), "ab:2:2");
+    assert_eq!(page_of("ab", 1, &Quiet), "ab:1:2");
+    assert_eq!(page_of("ab", 2, &Quiet), "ab:2:2");
     assert_eq!(page_of_cache().len(), 2);
     assert!(invalidate_page_of("ab", 2));
     assert!(!invalidate_page_of("ab", 2));
