@@ -11,7 +11,8 @@
 //! | `quick_cache` | a `static` `quick_cache::sync::Cache`, `get_or_insert_with` |
 //! | `lru_mutex` | the plain baseline: a `static Mutex<lru::LruCache>`, get or put |
 //!
-//! Scenarios (criterion groups): `hit_u64`, `hit_str` (and heap allocations per hit, counted
+//! Scenarios (criterion groups): `hit_u64` (plus `memocache_method`: the same function as a
+//! `&self` method), `hit_str` (and heap allocations per hit, counted
 //! by this file's global allocator), `hit_ttl`, `zipf` (ns per call and hit ratio), `threads`
 //! (total calls per second from 1, 2, 4 .. N threads) and `async_hit`.
 //!
@@ -155,6 +156,18 @@ mod memo {
     #[cached(capacity = 10_000)]
     pub async fn async_hit(x: u64) -> u64 {
         work(x)
+    }
+
+    /// The same function as a `&self` method: its cache is found per `Self` type at run
+    /// time (a method of a generic `impl` has one per type), which `hit_u64/memocache_method`
+    /// measures against the free function's `static`.
+    pub struct Repo;
+
+    impl Repo {
+        #[cached(capacity = 10_000)]
+        pub fn hit_u64(&self, x: u64) -> u64 {
+            work(x)
+        }
     }
 }
 
@@ -353,7 +366,9 @@ mod baseline {
 
 /// Where the numbers criterion does not keep go (allocations, hit ratios).
 fn extra_dir() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    // The workspace's target directory: this package's directory is benches/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     std::path::PathBuf::from(target).join("bench-extra")
 }
 
@@ -412,6 +427,9 @@ fn hit_u64(c: &mut Criterion) {
     let mut g = c.benchmark_group("hit_u64");
     g.throughput(Throughput::Elements(1));
     bench_u64(&mut g, "hit_u64", "memocache", &keys, memo::hit_u64);
+    bench_u64(&mut g, "hit_u64", "memocache_method", &keys, |k| {
+        memo::Repo.hit_u64(k)
+    });
     bench_u64(&mut g, "hit_u64", "cached", &keys, cach::hit_u64);
     bench_u64(&mut g, "hit_u64", "memoize", &keys, memz::hit_u64);
     bench_u64(&mut g, "hit_u64", "moka", &keys, mok::hit_u64);

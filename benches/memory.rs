@@ -357,7 +357,9 @@ fn main() {
             config.replace('"', "\\\"")
         ));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    // The workspace's target directory: this package's directory is benches/.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     let dir = std::path::PathBuf::from(target).join("bench-extra");
     let written = std::fs::create_dir_all(&dir).and_then(|()| {
         std::fs::write(

@@ -2,7 +2,8 @@
 # Everything BENCHMARKS.md reports, in one go (about 9 minutes on 2 cores):
 #   1. the machine, the date and the load;
 #   2. benches/compile/run.sh (build times; first, so that it does not overlap the timing runs);
-#   3. `cargo bench` (benches/hit.rs with criterion, benches/memory.rs), RUNS_BENCH times
+#   3. `cargo bench` (benches/hit.rs with criterion, benches/memory.rs: the memocache-benches
+#      package, a default member of the workspace, so run from the root), RUNS_BENCH times
 #      (default 3), each run's estimates saved to target/bench-runs/<date>/run-<n>/;
 #   4. benches/plot.py: benches/threads.svg and the markdown tables (medians over the runs),
 #      saved to target/bench-runs/<date>/tables.md.
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 # The library is edited while it is measured (other work in the same tree): every `cargo bench`
 # rebuilds it. The sources are hashed before and after each run, and a change is reported.
 sources() {
-    find cache-runtime/src cache-macros/src src -name '*.rs' -print0 | sort -z | xargs -0 cat |
+    find cache-runtime/src cache-macros/src src benches -name '*.rs' -print0 | sort -z | xargs -0 cat |
         sha256sum | cut -c1-16
 }
 
@@ -34,7 +35,7 @@ out="$session/tables.md"
     else
         echo "- commit: none yet"
     fi
-    echo "- sources measured: sha256 of cache-runtime/src, cache-macros/src, src: $(sources)"
+    echo "- sources measured: sha256 of cache-runtime/src, cache-macros/src, src, benches: $(sources)"
     echo
 } | tee "$out"
 
@@ -49,7 +50,7 @@ for ((r = 1; r <= ${RUNS_BENCH:-3}; r++)); do
     before=$(sources)
     echo "cargo bench, run $r (criterion output: $run/bench.log)"
     rm -rf target/bench-extra
-    if ! cargo bench >"$run/bench.log" 2>&1; then
+    if ! cargo bench -p memocache-benches >"$run/bench.log" 2>&1; then
         tail -40 "$run/bench.log"
         echo "cargo bench failed; see $run/bench.log" >&2
         exit 1

@@ -44,6 +44,40 @@ fn by_number(n: u64) -> u64 {
     n + 1
 }
 
+/// `key = ...` expressions that evaluate to references are looked up borrowed too.
+#[cached(key = symbol)]
+fn by_symbol(symbol: &str, _client: &str) -> Arc<str> {
+    Arc::from(symbol)
+}
+
+#[cached(key = (symbol, &page))]
+fn by_page(symbol: &str, page: u32, _verbose: bool) -> Arc<String> {
+    Arc::new(format!("{symbol}:{page}"))
+}
+
+#[test]
+fn borrowed_key_expressions_do_not_allocate_on_a_hit() {
+    let symbols: Vec<String> = (0..50).map(|i| format!("sym-{i}")).collect();
+    for (i, s) in symbols.iter().enumerate() {
+        by_symbol(s, "client");
+        by_page(s, i as u32, false);
+    }
+    let before = allocations();
+    for _ in 0..10 {
+        for (i, s) in symbols.iter().enumerate() {
+            assert_eq!(&*by_symbol(s, "other client"), s.as_str());
+            assert!(by_page(s, i as u32, true).starts_with(s.as_str()));
+        }
+    }
+    assert_eq!(allocations() - before, 0, "allocations in 1000 hits");
+    // Stored owned: the entry outlives the `String` it was looked up with.
+    let gone = String::from("temporary");
+    by_symbol(&gone, "c");
+    drop(gone);
+    assert!(invalidate_by_symbol("temporary"));
+    assert!(invalidate_by_page("sym-3", 3));
+}
+
 #[test]
 fn hits_do_not_allocate() {
     let names: Vec<String> = (0..100).map(|i| format!("name-{i}")).collect();

@@ -222,6 +222,103 @@ mod forms {
             format!("{}:{month}", self.id)
         }
     }
+
+    /// Borrowed key expressions: a `&str`, a `&u64`, a tuple of both, an owned value.
+    #[cached(key = (symbol, &page))]
+    #[must_use]
+    pub fn feed(symbol: &str, page: u32, verbose: bool) -> String {
+        let _ = verbose;
+        format!("{symbol}:{page}")
+    }
+
+    /// A body that reads a parameter only after `..`.
+    #[cached(key = text.len())]
+    #[must_use]
+    pub fn head(text: &str, n: usize) -> String {
+        text.chars().take(n).collect::<String>() + &"."[..n.min(1)]
+    }
+
+    pub trait Source {
+        const BASE: u64;
+    }
+
+    pub struct Pg;
+
+    impl Source for Pg {
+        const BASE: u64 = 10;
+    }
+
+    pub struct Repo<S>(pub std::marker::PhantomData<S>);
+
+    impl<S: Source + 'static> Repo<S> {
+        /// A method of a generic `impl`: a cache per `Self` type.
+        #[cached(ttl = "1m")]
+        #[must_use]
+        pub fn user(&self, id: u64) -> u64 {
+            id + S::BASE
+        }
+
+        /// An associated function of a generic `impl`.
+        #[cached]
+        #[must_use]
+        pub fn base() -> u64 {
+            S::BASE + Self::EXTRA
+        }
+
+        const EXTRA: u64 = 0;
+    }
+
+    /// A trait default method (the trait stays dyn-compatible), and one without a receiver.
+    pub trait Store {
+        fn base(&self) -> u64;
+
+        #[cached]
+        fn get(&self, id: u64) -> u64 {
+            id + self.base()
+        }
+
+        #[cached(ttl = "1m", stale = "10s")]
+        #[must_use]
+        fn open(id: u64) -> u64
+        where
+            Self: Sized,
+        {
+            id
+        }
+    }
+
+    impl Store for Pg {
+        fn base(&self) -> u64 {
+            1
+        }
+    }
+
+    pub trait Shape {
+        fn area(&self, scale: u64) -> u64;
+    }
+
+    pub struct Square(pub u64);
+
+    /// A trait `impl`: the helpers go to an inherent `impl Square`.
+    #[::memocache::cached_impl(pub)]
+    impl Shape for Square {
+        #[cached]
+        fn area(&self, scale: u64) -> u64 {
+            self.0 * self.0 * scale
+        }
+    }
+
+    pub struct Shelf;
+
+    /// An associated function without `self` or `Self`.
+    #[::memocache::cached_impl]
+    impl Shelf {
+        #[cached]
+        #[must_use]
+        pub fn count(shelf: u32) -> u32 {
+            shelf * 10
+        }
+    }
 }
 
 /// Names the prelude gives, shadowed: generated code must not use them bare.
@@ -247,6 +344,8 @@ mod shadowed {
     struct usize;
     struct u64;
     struct str;
+    struct Sized;
+    struct TypeId;
 
     #[cached(ttl = "1s", capacity = 3, tags = ["shadowed"])]
     pub fn plain(x: u32) -> u32 {
@@ -261,6 +360,20 @@ mod shadowed {
     #[cached]
     pub async fn later(x: u32) -> u32 {
         x
+    }
+
+    #[cached(key = name)]
+    pub fn named(name: &::core::primitive::str, n: u32) -> u32 {
+        n
+    }
+
+    pub struct Thing;
+
+    impl Thing {
+        #[cached]
+        pub fn method(&self, x: u32) -> u32 {
+            x
+        }
     }
 }
 
@@ -315,7 +428,24 @@ fn every_form_runs() {
     );
     Account::invalidate_all_open();
 
+    assert_eq!(feed("a", 1, false), "a:1");
+    assert!(invalidate_feed("a", 1));
+    assert_eq!(head("abc", 2), "ab.");
+    let repo = Repo::<Pg>(std::marker::PhantomData);
+    assert_eq!(repo.user(1), 11);
+    assert!(Repo::<Pg>::invalidate_user(1));
+    assert_eq!(Repo::<Pg>::base(), 10);
+    let store: &dyn Store = &Pg;
+    assert_eq!(store.get(1), 2);
+    assert!(<Pg as Store>::invalidate_get(1));
+    assert_eq!(<Pg as Store>::open(3), 3);
+    assert_eq!(Square(2).area(1), 4);
+    assert!(Square::invalidate_area(1));
+    assert_eq!(Shelf::count(1), 10);
+
     assert_eq!(shadowed::plain(1), 2);
     assert_eq!(shadowed::with_result(1), Ok(1));
     assert_eq!(block_on(shadowed::later(5)), 5);
+    assert_eq!(shadowed::named("a", 5), 5);
+    assert_eq!(shadowed::Thing.method(5), 5);
 }

@@ -114,7 +114,7 @@ impl<T: Clone + Send + Sync + 'static> Counter<T> {
 }
 
 #[test]
-fn methods_of_generic_types_work() {
+fn methods_of_generic_types_have_a_cache_per_type() {
     let c = Counter {
         items: vec![1_u8, 2],
     };
@@ -122,5 +122,20 @@ fn methods_of_generic_types_work() {
     let d = Counter {
         items: vec!["x".to_string()],
     };
-    assert_eq!(d.label(1), "1 of 2", "one cache for the method, whatever T");
+    assert_eq!(
+        d.label(1),
+        "1 of 1",
+        "Counter<String> has a cache of its own"
+    );
+    let e = Counter { items: vec![3_u8] };
+    assert_eq!(
+        e.label(1),
+        "1 of 2",
+        "Counter<u8> shares one among its instances"
+    );
+    assert_eq!(Counter::<u8>::label_cache().len(), 1);
+    assert_eq!(
+        Counter::<String>::label_cache().name(),
+        "methods::Counter<alloc::string::String>::label"
+    );
 }

@@ -258,3 +258,86 @@ fn the_default_key_is_every_parameter_owned() {
     assert_eq!((s.hits, s.misses), (1, 2));
     assert!(invalidate_owned_and_borrowed(name, &[1, 2], &3, true));
 }
+
+/// `key = <expr>` evaluating to a reference works like the default key: `key = symbol`
+/// (`&str`), `key = &id`, and tuples of references and values.
+/// A client of its own: `Http` counts calls for another test, which runs in parallel.
+struct Quiet;
+
+impl Quiet {
+    fn get(&self, symbol: &str) -> f64 {
+        symbol.len() as f64
+    }
+}
+
+#[cached(key = symbol)]
+fn quote_of(symbol: &str, client: &Quiet) -> f64 {
+    client.get(symbol)
+}
+
+#[cached(key = &id)]
+fn row(id: u64, _trace: bool) -> u64 {
+    id * 2
+}
+
+#[cached(key = (symbol, page))]
+fn page_of(symbol: &str, page: u32, client: &Quiet) -> String {
+    format!("{symbol}:{page}:{}", client.get(symbol))
+}
+
+#[test]
+fn key_expressions_may_borrow() {
+    assert_eq!(quote_of("ab", &Quiet), 2.0);
+    assert_eq!(quote_of(&String::from("ab"), &Quiet), 2.0);
+    assert_eq!(quote_of_cache().stats().hits, 1);
+    assert!(invalidate_quote_of("ab"));
+    assert_eq!(row(4, true), 8);
+    assert_eq!(row(4, false), 8);
+    assert_eq!(
+        row_cache().stats().hits,
+        1,
+        "the trace flag is not in the key"
+    );
+    assert!(invalidate_row(4));
+    assert_eq!(page_of("ab", 1, &Quiet), "ab:1:2");
+    assert_eq!(page_of("ab", 2, &Quiet), "ab:2:2");
+    assert_eq!(page_of_cache().len(), 2);
+    assert!(invalidate_page_of("ab", 2));
+    assert!(!invalidate_page_of("ab", 2));
+}
+
+/// A body that reads a parameter only after `..` compiles (the parameter is not taken for
+/// a field), with a key that does not read it.
+#[cached(key = text.len())]
+fn head(text: &str, n: usize) -> String {
+    text[..n].to_owned()
+}
+
+struct Window {
+    from: usize,
+    to: usize,
+}
+
+#[cached(key = from)]
+fn span(from: usize, base: Window) -> (usize, usize) {
+    let w = Window { from, ..base };
+    (w.from, w.to)
+}
+
+#[cached(key = n)]
+fn total(n: u64, step: u64) -> u64 {
+    (0..=n).step_by(usize::try_from(step).unwrap_or(1)).sum()
+}
+
+#[test]
+fn bodies_may_read_parameters_after_a_range() {
+    assert_eq!(head("abcdef", 2), "ab");
+    assert_eq!(
+        head("uvwxyz", 3),
+        "ab",
+        "same length, same key: the first result"
+    );
+    assert_eq!(span(1, Window { from: 9, to: 5 }), (1, 5));
+    assert_eq!(total(4, 1), 10);
+    assert_eq!(total(4, 2), 10, "the step is not in the key");
+}

@@ -13,7 +13,9 @@
 #               the median is reported;
 #   check only  the same with `cargo check` (expansion and type checking, no code generation);
 #   clean       everything from nothing (its own empty target dir): dependencies + crate.
-# Works offline (`--offline`): every crate comes from ~/.cargo/registry.
+# Works offline (`--offline`): every crate comes from ~/.cargo/registry. The memocache crate
+# depends on the facade by path: neither the facade's dev-dependencies nor the benchmarks'
+# package (benches/Cargo.toml, where this script lives) are built for it.
 #
 # Usage: benches/compile/run.sh            (from anywhere; about 3-6 minutes on 2 cores)
 #        RUNS=9 PROFILE=release benches/compile/run.sh

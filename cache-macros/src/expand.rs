@@ -22,22 +22,42 @@
 //! ```
 //! The body appears once, in the worker: the user's function under a hidden name, so
 //! `return`, `?` and `mut` bindings mean what they meant. An `async fn` is the same with
-//! `lookup_async(..).await` and `run_async(.., worker(..)).await`. In an `impl` block the
-//! same items are associated functions called through `Self::`.
+//! `lookup_async(..).await` and `run_async(.., worker(..)).await`. The key and the policy
+//! are written by `keys` (`(&&&&KeyPart(symbol)).part()`, shortened above).
+//!
+//! In an `impl` block or a trait the same items are associated functions called through
+//! `Self::`, and the cache is per `Self` type: the function, `refresh_f` and `f_cache` each
+//! hold a `static SelfCaches` and call `.handle::<Self>()` (see the runtime's
+//! `per_self.rs`). Each has its own because in a trait's default method the function itself
+//! must stay callable through `dyn Trait`, so it cannot call helpers that are
+//! `where Self: Sized` (which they are, to keep the trait dyn-compatible: an associated
+//! function without a receiver would make it not). `refresh_f` takes that bound only when it
+//! has a receiver (the function without one may call it for a `stale` refresh).
 
 use crate::args::{Args, Capacity};
 use crate::attrs::{Generated, allows, split_attrs};
-use crate::model::{Function, Param, ReturnKind};
+use crate::keys;
+use crate::model::{Function, Param, Place};
 use crate::signature::{
     HelperNames, duration, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
 };
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 
-pub fn expand(func: &Function, args: &Args) -> TokenStream {
+mod handles;
+mod stale;
+
+/// What an expansion puts where: `here` replaces the function; `helpers` goes to an inherent
+/// `impl` of the type when the function is in a trait `impl` (`Place::TraitImpl`), and is
+/// empty otherwise.
+pub struct Expansion {
+    pub here: TokenStream,
+    pub helpers: TokenStream,
+}
+
+pub fn expand(func: &Function, args: &Args) -> Expansion {
     let g = Gen::new(func, args);
     let wrapper = g.wrapper();
     let worker = g.worker();
@@ -45,15 +65,23 @@ pub fn expand(func: &Function, args: &Args) -> TokenStream {
     let invalidate_all = g.invalidate_all();
     let refresh = g.refresh();
     let cache = g.cache();
-    let marker = g.trait_impl_marker();
-    quote! {
-        #marker
-        #wrapper
+    let helpers = quote! {
         #worker
         #invalidate
         #invalidate_all
         #refresh
         #cache
+    };
+    if func.place == Place::TraitImpl {
+        Expansion {
+            here: wrapper,
+            helpers,
+        }
+    } else {
+        Expansion {
+            here: quote!(#wrapper #helpers),
+            helpers: TokenStream::new(),
+        }
     }
 }
 
@@ -79,7 +107,11 @@ impl<'f, 'a> Gen<'f, 'a> {
         let names = HelperNames::of(&func.item.sig.ident);
         let shown = func.item.sig.ident.unraw();
         // Rustdoc takes `(r#type)` for a URL: a raw name is shown, not linked.
-        let link = if func.item.sig.ident.to_string().starts_with("r#") {
+        // In the inherent `impl` that takes a trait `impl`'s helpers, `Self::f` is the
+        // trait's method: shown, not linked.
+        let link = if func.item.sig.ident.to_string().starts_with("r#")
+            || func.place == Place::TraitImpl
+        {
             format!("`{shown}`")
         } else if func.in_impl {
             format!("[`{shown}`](Self::{shown})")
@@ -100,29 +132,10 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    /// In an `impl` block, a constant that does nothing in an inherent one and, in a trait
-    /// impl (which the macro cannot tell apart), makes rustc's first error say what is
-    /// wrong: "const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__f` is not a member of trait".
-    fn trait_impl_marker(&self) -> Option<TokenStream> {
-        if !self.func.in_impl {
-            return None;
-        }
-        let shared = &self.shared_attrs;
-        let name = format_ident!(
-            "CACHED_FN_GOES_IN_AN_INHERENT_IMPL__{}",
-            self.func.item.sig.ident
-        );
-        Some(quote! {
-            #(#shared)*
-            #[doc(hidden)]
-            #[allow(dead_code, non_upper_case_globals)]
-            const #name: () = ();
-        })
-    }
-
     fn wrapper(&self) -> TokenStream {
         let attrs = &self.wrapper_attrs;
-        let vis = &self.func.item.vis;
+        // In a trait `impl`, what `#[cached_impl]` put there is the helpers' visibility.
+        let vis = Some(&self.func.item.vis).filter(|_| self.func.place != Place::TraitImpl);
         let sig = &self.func.item.sig;
         let (asyncness, unsafety, abi, fn_token, ident) = (
             &sig.asyncness,
@@ -157,17 +170,34 @@ impl<'f, 'a> Gen<'f, 'a> {
         let generics = &sig.generics;
         let where_clause = &sig.generics.where_clause;
         let receiver = self.func.receiver.map(|r| quote!(#r,));
-        let params = self.func.params.iter().map(|p| {
-            if self.func.body_reads(p) {
-                p.arg.to_token_stream()
-            } else {
-                let (attrs, ty) = (&p.arg.attrs, &p.arg.ty);
-                quote!(#(#attrs)* _: #ty)
-            }
-        });
+        // A parameter the body does not seem to read (only the key does) is "used" by a
+        // `let _`: if the guess is wrong, the body still compiles.
+        let mut unread = Vec::new();
+        let params: Vec<TokenStream> = (self.func.params.iter())
+            .map(|p| match p.ident {
+                Some(ident) if !self.func.body_reads(p) => {
+                    let (attrs, ty) = (&p.arg.attrs, &p.arg.ty);
+                    let name = forwarded(ident);
+                    unread.push(quote!(let _ = &#name;));
+                    quote!(#(#attrs)* #ident: #ty)
+                }
+                _ => p.arg.to_token_stream(),
+            })
+            .collect();
         let inputs = quote!(#receiver #(#params),*);
         let output = &sig.output;
-        let block = &self.func.item.block;
+        let body = &self.func.item.block;
+        let block = if unread.is_empty() {
+            body.to_token_stream()
+        } else {
+            let stmts = &body.stmts;
+            let mut group = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Brace,
+                quote!(#(#unread)* #(#stmts)*),
+            );
+            group.set_span(body.brace_token.span.join());
+            group.into_token_stream()
+        };
         quote! {
             #(#shared)*
             #[doc(hidden)]
@@ -182,15 +212,16 @@ impl<'f, 'a> Gen<'f, 'a> {
     /// The cached call: look the key up; on a hit return the value, on a miss run the
     /// worker with the ticket. `refresh` always runs the worker (for `refresh_f`).
     fn cached_call(&self, refresh: bool) -> TokenStream {
-        let cache = self.cache_call();
+        let (site, cache) = self.own_handle();
         let mode = if refresh {
             quote!(::memocache::__private::Mode::Refresh)
         } else {
             quote!(::memocache::__private::Mode::Lookup)
         };
-        let policy = self.lookup_policy();
+        let uses = keys::uses();
+        let policy = keys::policy(self.func, self.args);
         let config = self.config();
-        let key = self.key();
+        let key = keys::key(self.func, self.args);
         let tags = self.tags();
         let unless = match &self.args.unless.value {
             Some(expr) => expr.to_token_stream(),
@@ -208,7 +239,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         let body = self.call_worker();
         // Spanned at the return type too: when it cannot be stored, the errors that follow
         // from the first one point at the same place.
-        let ret_span = self.ret_span();
+        let ret_span = keys::ret_span(self.func);
         let (lookup, run) = if self.func.is_async() {
             let run_async = Ident::new("run_async", ret_span);
             let lookup = match background {
@@ -232,77 +263,14 @@ impl<'f, 'a> Gen<'f, 'a> {
             (lookup, quote!(#ticket.#run(#tags, #unless, move || #body)))
         };
         quote! {
+            #site
+            #uses
             let #ticket = match #lookup {
                 ::memocache::__private::Lookup::Hit(#hit) => return #hit,
                 ::memocache::__private::Lookup::Miss(#miss) => #miss,
             };
             #run
         }
-    }
-
-    /// For `stale`: the closure that refreshes an entry in the background (a thread, or a
-    /// task for an `async fn`), given the entry's owned key, by calling `refresh_f` with
-    /// the arguments rebuilt from it. That takes the default key (all of the arguments),
-    /// no receiver (it cannot go to another thread), and a safe function (an `unsafe`
-    /// one's caller vouches for its own call only). Otherwise the caller that finds the
-    /// entry stale refreshes it.
-    fn background_refresh(&self) -> Option<TokenStream> {
-        let func = self.func;
-        if !self.args.stale.present()
-            || self.args.key.present()
-            || func.receiver.is_some()
-            || func.item.sig.unsafety.is_some()
-        {
-            return None;
-        }
-        let key = Ident::new("__memocache_k", Span::mixed_site());
-        // `&K` to the argument: a reference parameter borrows from the owned key
-        // (`&String` as `&str`), any other is a clone.
-        let rebuild = |field: TokenStream, p: &Param| {
-            if p.is_ref {
-                quote!(::core::borrow::Borrow::borrow(#field))
-            } else {
-                quote!(::core::clone::Clone::clone(#field))
-            }
-        };
-        let owned = if func.is_async() {
-            quote!(&#key)
-        } else {
-            quote!(#key)
-        };
-        let args: Vec<TokenStream> = match func.params.as_slice() {
-            [] => Vec::new(),
-            [one] => vec![rebuild(owned, one)],
-            many => many
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let i = syn::Index::from(i);
-                    rebuild(quote!(&#key.#i), p)
-                })
-                .collect(),
-        };
-        let refresh = sibling(&self.refresh);
-        let path = if func.in_impl {
-            quote!(Self::#refresh)
-        } else {
-            quote!(#refresh)
-        };
-        Some(if func.is_async() {
-            // `refresh_f`, not this function: the refresh task must be `Send`, which rustc
-            // cannot tell of this function's own future while it infers it.
-            quote! {
-                |#key| async move {
-                    let _ = #path(#(#args),*).await;
-                }
-            }
-        } else {
-            quote! {
-                |#key: &_| {
-                    let _ = #path(#(#args),*);
-                }
-            }
-        })
     }
 
     fn invalidate(&self) -> TokenStream {
@@ -325,12 +293,15 @@ impl<'f, 'a> Gen<'f, 'a> {
             });
         let key_params: Vec<&Param> = self.func.key_params().collect();
         let params = key_params.iter().map(|p| plain_param(p));
-        let (generics, where_clause) = invalidate_generics(self.func, &key_params);
-        let ret = self.ret();
+        let (generics, kept) = invalidate_generics(self.func, &key_params);
+        let where_clause = self.helper_where(false, true, &kept);
+        let ret = keys::ret(self.func);
         let cache = self.cache_call();
-        let policy = self.policy();
-        let key = self.key();
-        let invalidate_fn = quote_spanned!(self.ret_span()=> ::memocache::__private::invalidate);
+        let uses = keys::uses();
+        let policy = keys::policy(self.func, self.args);
+        let key = keys::key(self.func, self.args);
+        let invalidate_fn =
+            quote_spanned!(keys::ret_span(self.func)=> ::memocache::__private::invalidate);
         quote! {
             #(#shared)*
             #[doc = #doc]
@@ -338,6 +309,7 @@ impl<'f, 'a> Gen<'f, 'a> {
             #vis #asyncness fn #name #generics (#receiver #(#params),*) -> ::core::primitive::bool
             #where_clause
             {
+                #uses
                 #invalidate_fn::<#ret, _, _>(#cache, #policy, #key)
             }
         }
@@ -351,11 +323,12 @@ impl<'f, 'a> Gen<'f, 'a> {
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate_all;
         let cache = self.cache_call();
+        let where_clause = self.helper_where(false, true, &[]);
         quote! {
             #(#shared)*
             #[doc = #doc]
             #allows
-            #vis #asyncness fn #name() {
+            #vis #asyncness fn #name() #where_clause {
                 #cache.clear();
             }
         }
@@ -376,7 +349,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         let vis = &self.func.item.vis;
         let (asyncness, unsafety, name) = (&sig.asyncness, &sig.unsafety, &self.refresh);
         let generics = &sig.generics;
-        let where_clause = &sig.generics.where_clause;
+        let where_clause = self.helper_where(true, self.func.receiver.is_some(), &[]);
         let inputs = self.plain_inputs(true);
         let output = &sig.output;
         let call = self.cached_call(true);
@@ -389,38 +362,6 @@ impl<'f, 'a> Gen<'f, 'a> {
             #where_clause
             {
                 #call
-            }
-        }
-    }
-
-    fn cache(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Helper);
-        let doc = format!("The cache of {}: its name, size and statistics.", self.link);
-        let vis = &self.func.item.vis;
-        let name = &self.cache;
-        let handle = Ident::new("__MEMOCACHE_HANDLE", Span::mixed_site());
-        let fn_name = self.func.item.sig.ident.unraw().to_string();
-        let display_name = match &self.args.name.value {
-            Some(lit) => lit.to_token_stream(),
-            None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
-        };
-        // In an impl block the default name is `<type>::f`, known only where `Self` is.
-        let reference = if self.func.in_impl && self.args.name.value.is_none() {
-            quote!(#handle.__in_impl(::core::any::type_name::<Self>))
-        } else {
-            quote!(&#handle)
-        };
-        quote! {
-            #(#shared)*
-            #[doc = #doc]
-            #[must_use]
-            #[inline]
-            #allows
-            #vis fn #name() -> &'static ::memocache::CacheHandle {
-                static #handle: ::memocache::CacheHandle =
-                    ::memocache::__private::new_handle(#display_name, #fn_name);
-                #reference
             }
         }
     }
@@ -464,55 +405,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         quote!(#(#all),*)
     }
 
-    fn cache_call(&self) -> TokenStream {
-        let cache = sibling(&self.cache);
-        if self.func.in_impl {
-            quote!(Self::#cache())
-        } else {
-            quote!(#cache())
-        }
-    }
-
-    fn ret(&self) -> TokenStream {
-        match self.func.output {
-            Some(ty) => ty.to_token_stream(),
-            None => quote!(()),
-        }
-    }
-
-    fn ret_span(&self) -> Span {
-        self.func.output.map_or_else(Span::call_site, Spanned::span)
-    }
-
-    /// `OkOnly` or `Plain`, spanned at the return type: when the type cannot be stored,
-    /// rustc's error points at `-> R`.
-    fn policy(&self) -> TokenStream {
-        let span = self.ret_span();
-        if self.func.kind == ReturnKind::Result && !self.args.cache_errors.present() {
-            quote_spanned!(span=> ::memocache::__private::OkOnly)
-        } else {
-            quote_spanned!(span=> ::memocache::__private::Plain)
-        }
-    }
-
-    /// The policy a call looks up with: [`Self::policy`], except that a `Result` whose error
-    /// type is `Clone + Send + Sync + 'static` shares its `Err` with the callers that waited
-    /// for the run (`OkShared`), chosen by the runtime's autoref specialization.
-    fn lookup_policy(&self) -> TokenStream {
-        if self.func.kind != ReturnKind::Result || self.args.cache_errors.present() {
-            return self.policy();
-        }
-        let span = self.ret_span();
-        let ret = self.ret();
-        quote_spanned! {span=>
-            {
-                #[allow(unused_imports)]
-                use ::memocache::__private::{KeepErrors as _, ShareErrors as _};
-                (&::memocache::__private::Choose::<#ret>::NEW).policy()
-            }
-        }
-    }
-
     /// The store's configuration, as a closure that runs once, when the store is made.
     fn config(&self) -> TokenStream {
         let args = self.args;
@@ -550,32 +442,6 @@ impl<'f, 'a> Gen<'f, 'a> {
             quote!(::memocache::__private::Config::new)
         } else {
             quote!(|| ::memocache::__private::Config::new() #chain)
-        }
-    }
-
-    /// The key a call looks up: `Owned(expr)` for `key = expr`, else the parameters as
-    /// borrowed forms (`symbol` for a `&str`, `&n` for a `u64`), alone or in a tuple.
-    fn key(&self) -> TokenStream {
-        if let Some(expr) = &self.args.key.value {
-            return quote!(::memocache::__private::Owned(#expr));
-        }
-        let parts: Vec<TokenStream> = self
-            .func
-            .params
-            .iter()
-            .filter_map(|p| {
-                let ident = forwarded(p.ident?);
-                Some(if p.is_ref {
-                    quote!(#ident)
-                } else {
-                    quote_spanned!(ident.span()=> &#ident)
-                })
-            })
-            .collect();
-        match parts.as_slice() {
-            [] => quote!(()),
-            [one] => one.clone(),
-            many => quote!((#(#many),*)),
         }
     }
 

@@ -6,8 +6,9 @@
 //! ten messages to find the one that matters.
 
 use crate::attrs::{Generated, allows};
-use crate::model::Function;
-use crate::signature::HelperNames;
+use crate::expand::Expansion;
+use crate::model::{Function, Place};
+use crate::signature::{HelperNames, where_clause};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::visit::Visit;
@@ -19,15 +20,24 @@ pub fn not_a_function(error: syn::Error, item: TokenStream) -> TokenStream {
     quote!(#error #item)
 }
 
-/// The errors, the function untouched, and helpers that do nothing.
-pub fn with_stubs(error: syn::Error, func: &Function) -> TokenStream {
+/// The errors, the function untouched, and helpers that do nothing (in the inherent `impl`
+/// for a function of a trait `impl`).
+pub fn with_stubs(error: syn::Error, func: &Function) -> Expansion {
     let error = error.to_compile_error();
     let item = func.item;
     let stubs = stubs(func);
-    quote! {
-        #error
-        #item
-        #stubs
+    if func.place == Place::TraitImpl {
+        // The function without its visibility, which is its helpers'.
+        let (attrs, sig, block) = (&item.attrs, &item.sig, &item.block);
+        Expansion {
+            here: quote!(#error #(#attrs)* #sig #block),
+            helpers: stubs,
+        }
+    } else {
+        Expansion {
+            here: quote!(#error #item #stubs),
+            helpers: TokenStream::new(),
+        }
     }
 }
 
@@ -39,7 +49,22 @@ fn stubs(func: &Function) -> TokenStream {
     let cfgs = quote!(#(#cfgs)*);
     let asyncness = &sig.asyncness;
     let generics = &sig.generics;
-    let where_clause = &sig.generics.where_clause;
+    let own_where = &sig.generics.where_clause;
+    // As the real helpers (see `expand.rs`): a trait with a cached default method stays
+    // dyn-compatible.
+    let mut predicates: Vec<TokenStream> = (own_where.iter())
+        .flat_map(|w| w.predicates.iter().map(ToTokens::to_token_stream))
+        .collect();
+    let refresh_where = where_clause(&predicates);
+    if func.place == Place::Impl {
+        predicates.push(quote!(Self: ::core::marker::Sized));
+    }
+    let helper_where = where_clause(&predicates);
+    let sized_only = if func.place == Place::Impl {
+        quote!(where Self: ::core::marker::Sized)
+    } else {
+        TokenStream::new()
+    };
     let allows = allows(Generated::Helper);
     let quiet = quote! {
         #[doc(hidden)]
@@ -72,7 +97,7 @@ fn stubs(func: &Function) -> TokenStream {
         Some(quote! {
             #cfgs
             #quiet
-            #vis #asyncness #unsafety fn #refresh #generics (#(#inputs),*) #output #where_clause {
+            #vis #asyncness #unsafety fn #refresh #generics (#(#inputs),*) #output #refresh_where {
                 loop {}
             }
         })
@@ -82,21 +107,21 @@ fn stubs(func: &Function) -> TokenStream {
         #cfgs
         #quiet
         #vis #asyncness fn #invalidate #generics (#receiver #(#key_params),*) -> ::core::primitive::bool
-        #where_clause
+        #helper_where
         {
             false
         }
 
         #cfgs
         #quiet
-        #vis #asyncness fn #invalidate_all() {}
+        #vis #asyncness fn #invalidate_all() #sized_only {}
 
         #refresh_stub
 
         #cfgs
         #quiet
-        #vis fn #cache() -> &'static ::memocache::CacheHandle {
-            static #handle: ::memocache::CacheHandle = ::memocache::__private::new_handle("", "");
+        #vis fn #cache() -> &'static ::memocache::CacheHandle #sized_only {
+            static #handle: ::memocache::CacheHandle = ::memocache::__private::new_handle("");
             &#handle
         }
     }

@@ -8,29 +8,27 @@
 //! # Methods
 //!
 //! An attribute sees only the function it is on, not the `impl` block around it, so the
-//! macro decides from the function alone: it is in an `impl` block if it has a receiver
-//! (`self`, `&self`, ...) or names the type `Self` in its signature, its body or the
-//! attribute's expressions (`key`, `unless`, `tags`). The helpers are
-//! then associated functions (`Self::invalidate_f(..)`, `Type::f_cache()`), and the cache's
-//! default name is `<type>::f`.
+//! macro decides from the function alone: it is in an `impl` block (or a trait) if it has a
+//! receiver (`self`, `&self`, ...) or names the type `Self` in its signature, its body or
+//! the attribute's expressions (`key`, `unless`, `tags`). The helpers are then associated
+//! functions (`Self::invalidate_f(..)`, `Type::f_cache()`), and the cache is per `Self`
+//! type, found at run time (see `expand.rs`): a generic `impl` or a trait's default method
+//! has one per type, named `<type>::f`.
 //!
-//! An associated function with neither `self` nor `Self` looks like a free function:
-//! its helpers are emitted where it is (in the `impl` block) but called without `Self::`,
-//! and rustc reports ``cannot find function `__memocache_f` in this scope`` on the
-//! attribute. The fix is to name `Self` in the function, for instance in its return type
-//! (`-> Option<Self>`) or in its body (`Self::CONSTANT`, `Self::helper()`), or to move it
-//! out of the `impl` block: a function that uses nothing of the type is a free function in
-//! all but name.
+//! `#[cached_impl]` on the `impl` block (`impl_block.rs`) tells the functions inside where
+//! they are. With it, an associated function with neither `self` nor `Self` is known to be
+//! in an `impl`; without it, it looks like a free function, and rustc reports ``cannot
+//! find function `__memocache_f` in this scope`` on the attribute (the fix: the impl
+//! attribute, or `Self` somewhere in the function).
 //!
 //! # Trait impls
 //!
-//! The helpers of a method in a trait `impl` would have to be members of the trait, so
-//! `#[cached]` cannot go there; but the macro cannot see the `impl` header to say so. In an
-//! `impl` block it therefore also emits a hidden, do-nothing constant whose name is the
-//! message: rustc's first error reads ``const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__f` is
-//! not a member of trait `T` `` (E0438), then each helper follows (E0407). The fix: put the
-//! cached function in an inherent `impl` block (or make it free) and call it from the
-//! trait method.
+//! The helpers of a method in a trait `impl` cannot be members of the trait. With
+//! `#[cached_impl]` on the trait `impl`, the method stays there and its worker and helpers
+//! go to an inherent `impl` of the type. Without it the macro cannot tell a trait `impl`
+//! from an inherent one, and rustc reports each helper as "not a member of trait" (the
+//! trybuild case `trait_impl` records it). A macro that could say it in one error would
+//! have to know the `impl` header, which only the impl attribute sees.
 
 use proc_macro::TokenStream;
 
@@ -40,19 +38,20 @@ mod ctxt;
 mod duration;
 mod expand;
 mod fallback;
+mod impl_block;
 mod invalidates;
+mod keys;
 mod model;
 mod signature;
 mod validate;
 
-/// Caches a function's results.
-///
-/// The options, the generated `invalidate_*`, `invalidate_all_*`, `refresh_*` and `*_cache`
-/// items, and the behaviour are documented where users meet the attribute: on its
-/// re-export, `memocache::cached`.
+// The documentation is on the re-export, `memocache::cached`, where users meet the
+// attribute and where its examples can call the runtime; rustdoc appends this item's own
+// docs to it, so they say nothing more.
+/// (The attribute of the `cache-macros` crate.)
 #[proc_macro_attribute]
 pub fn cached(attr: TokenStream, item: TokenStream) -> TokenStream {
-    cached_impl(attr.into(), item.into()).into()
+    cached_attr(attr.into(), item.into()).into()
 }
 
 /// Drops the listed cache entries once the function's body has returned: put it on the
@@ -66,15 +65,22 @@ pub fn invalidates(attr: TokenStream, item: TokenStream) -> TokenStream {
     invalidates::invalidates_impl(attr.into(), item.into()).into()
 }
 
-fn cached_impl(
+// Documented on its re-export, `memocache::cached_impl`, as `cached` is.
+/// (The attribute of the `cache-macros` crate.)
+#[proc_macro_attribute]
+pub fn cached_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
+    impl_block::expand(attr.into(), item.into()).into()
+}
+
+fn cached_attr(
     attr: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let mut cx = ctxt::Errors::default();
-    let args = args::Args::parse(attr, &mut cx);
-    let item_fn = match model::parse_item(item.clone()) {
-        Ok(item_fn) => item_fn,
+    match model::parse_item(item.clone()) {
+        Ok(item_fn) => expand_cached(attr, &item_fn, None).here,
         Err(e) => {
+            let mut cx = ctxt::Errors::default();
+            let _ = args::Args::parse(attr, &mut cx);
             let error = match cx.into_error() {
                 Some(mut all) => {
                     all.combine(e);
@@ -82,10 +88,22 @@ fn cached_impl(
                 }
                 None => e,
             };
-            return fallback::not_a_function(error, item);
+            fallback::not_a_function(error, item)
         }
-    };
-    let func = model::Function::new(&item_fn, &args);
+    }
+}
+
+/// One `#[cached]` function, where `known` says it is (from `#[cached_impl]`) or the
+/// function alone tells.
+fn expand_cached(
+    attr: proc_macro2::TokenStream,
+    item_fn: &syn::ItemFn,
+    known: Option<model::Place>,
+) -> expand::Expansion {
+    let mut cx = ctxt::Errors::default();
+    let id = id_of(&attr, &quote::ToTokens::to_token_stream(item_fn));
+    let args = args::Args::parse(attr, &mut cx);
+    let func = model::Function::new(item_fn, &args, known, id);
     validate::check(&func, &args, &mut cx);
     match cx.into_error() {
         None => expand::expand(&func, &args),
@@ -93,9 +111,19 @@ fn cached_impl(
     }
 }
 
+/// A hash of a `#[cached]` use's tokens (FNV-1a, so that it is the same on every build):
+/// with the module path and the function's name, what tells its per-`Self` caches apart from
+/// those of any other function.
+fn id_of(attr: &proc_macro2::TokenStream, item: &proc_macro2::TokenStream) -> u64 {
+    let text = format!("{attr} {item}");
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cached_impl;
+    use super::cached_attr as cached_impl;
     use proc_macro2::TokenStream;
     use quote::quote;
 
@@ -138,7 +166,7 @@ mod tests {
         );
         let text = out.to_string();
         assert!(text.contains("Duration :: from_secs (300)"));
-        assert!(text.contains("OkOnly"));
+        assert!(text.contains("OkOf"));
         assert!(text.contains("fn invalidate_stock_price (symbol : & str)"));
     }
 

@@ -78,8 +78,27 @@ pub struct Param<'a> {
     pub is_ref: bool,
 }
 
+/// Where the function is, as far as the macro knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// At module level, or so it looks: no receiver, no `Self`.
+    Free,
+    /// In an `impl` block or a trait: it has a receiver or names `Self`.
+    Impl,
+    /// In an inherent `impl`, said `#[memocache::cached_impl]`: not in a trait, so the
+    /// helpers need no `where Self: Sized` (which `impl dyn Trait` could not meet).
+    Inherent,
+    /// In a trait `impl`, said `#[memocache::cached_impl]`: the function stays there, its
+    /// worker and helpers go to an inherent `impl` of the type.
+    TraitImpl,
+}
+
 pub struct Function<'a> {
     pub item: &'a ItemFn,
+    pub place: Place,
+    /// Tells this `#[cached]` use apart from every other in the module (a hash of its
+    /// tokens), for the per-`Self` caches of functions in `impl` blocks.
+    pub id: u64,
     pub receiver: Option<&'a Receiver>,
     pub params: Vec<Param<'a>>,
     /// `None` when the function returns `()`, written or not.
@@ -92,7 +111,9 @@ pub struct Function<'a> {
 }
 
 impl<'a> Function<'a> {
-    pub fn new(item: &'a ItemFn, args: &Args) -> Function<'a> {
+    /// The model of `item`; `known` is what `#[memocache::cached_impl]` says of the place,
+    /// if it is there.
+    pub fn new(item: &'a ItemFn, args: &Args, known: Option<Place>, id: u64) -> Function<'a> {
         let sig = &item.sig;
         let mut receiver = None;
         let mut params = Vec::new();
@@ -110,7 +131,7 @@ impl<'a> Function<'a> {
             Some(ty) if is_result(ty) => ReturnKind::Result,
             _ => ReturnKind::Plain,
         };
-        let in_impl = receiver.is_some() || {
+        let in_impl = known.is_some_and(|p| p != Place::Free) || receiver.is_some() || {
             let mut finder = SelfTypeFinder(false);
             finder.visit_signature(sig);
             finder.visit_block(&item.block);
@@ -127,8 +148,15 @@ impl<'a> Function<'a> {
             mentioned_names(key.to_token_stream(), &mut names);
             names
         });
+        let place = match known {
+            Some(place) => place,
+            None if in_impl => Place::Impl,
+            None => Place::Free,
+        };
         Function {
             item,
+            place,
+            id,
             receiver,
             params,
             output,
@@ -153,8 +181,8 @@ impl<'a> Function<'a> {
             })
     }
 
-    /// Whether the body may read the parameter: one that only the key reads is bound to
-    /// `_` in the worker, so that it is not reported unused.
+    /// Whether the body may read the parameter: one that only the key reads is "used" by a
+    /// `let _ = &name;` in the worker, so that it is not reported unused.
     pub fn body_reads(&self, p: &Param) -> bool {
         let Some(ident) = p.ident else {
             return true;
@@ -244,11 +272,12 @@ fn tokens_mention(tokens: TokenStream, name: &str) -> bool {
 
 /// The names an expression may read: every identifier that is not a field, method or path
 /// continuation (`a.b`, `a.b()`, `a::b`), plus the captures of format strings
-/// (`"{symbol}"`, `"{symbol:?}"`). A superset is harmless (the extra parameter is unused in
+/// (`"{symbol}"`, `"{symbol:?}"`). A name after `..` or `..=` is read (`&s[..n]`, `0..n`,
+/// `S { ..base }`). A superset is harmless (the extra parameter is unused in
 /// `invalidate_f`); a miss would make `invalidate_f` fail to compile.
 fn mentioned_names(tokens: TokenStream, names: &mut BTreeSet<String>) {
-    // The previous two tokens, as far as they matter: `.` or `::` before an identifier.
-    let mut after_dot = false;
+    // How many `.` and `:` came right before this token: one `.` makes a field or method.
+    let mut dots = 0;
     let mut colons = 0;
     for tt in tokens {
         let mut dot = false;
@@ -256,7 +285,7 @@ fn mentioned_names(tokens: TokenStream, names: &mut BTreeSet<String>) {
         match tt {
             TokenTree::Group(g) => mentioned_names(g.stream(), names),
             TokenTree::Ident(ident) => {
-                if !after_dot && colons < 2 {
+                if dots != 1 && colons < 2 {
                     names.insert(ident.unraw().to_string());
                 }
             }
@@ -270,7 +299,7 @@ fn mentioned_names(tokens: TokenStream, names: &mut BTreeSet<String>) {
                 }
             }
         }
-        after_dot = dot;
+        dots = if dot { dots + 1 } else { 0 };
         colons = if colon { colons + 1 } else { 0 };
     }
 }

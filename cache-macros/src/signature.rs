@@ -115,7 +115,10 @@ fn lifetimes_of_predicate(p: &WherePredicate) -> BTreeSet<String> {
 
 /// The lifetimes (and their `where` bounds) that `invalidate_f`'s parameters and the
 /// return type name; the others would be unused there.
-pub fn invalidate_generics(func: &Function, params: &[&Param]) -> (TokenStream, TokenStream) {
+pub fn invalidate_generics<'f>(
+    func: &'f Function,
+    params: &[&Param],
+) -> (TokenStream, Vec<&'f WherePredicate>) {
     let generics = &func.item.sig.generics;
     let mut used = BTreeSet::new();
     for p in params {
@@ -159,8 +162,8 @@ pub fn invalidate_generics(func: &Function, params: &[&Param]) -> (TokenStream, 
             _ => false,
         })
         .collect();
-    let kept_predicates: Vec<&&WherePredicate> = predicates
-        .iter()
+    let kept_predicates: Vec<&WherePredicate> = predicates
+        .into_iter()
         .filter(|p| lifetimes_of_predicate(p).is_subset(&used))
         .collect();
     let params = if kept.is_empty() {
@@ -168,10 +171,14 @@ pub fn invalidate_generics(func: &Function, params: &[&Param]) -> (TokenStream, 
     } else {
         quote!(<#(#kept),*>)
     };
-    let where_clause = if kept_predicates.is_empty() {
+    (params, kept_predicates)
+}
+
+/// `where a, b`, or nothing for no predicates.
+pub fn where_clause(predicates: &[TokenStream]) -> TokenStream {
+    if predicates.is_empty() {
         TokenStream::new()
     } else {
-        quote!(where #(#kept_predicates),*)
-    };
-    (params, where_clause)
+        quote!(where #(#predicates),*)
+    }
 }

@@ -5,8 +5,9 @@
 use crate::args::Args;
 use crate::ctxt::Errors;
 use crate::model::{Function, ReturnKind, peel};
+use quote::ToTokens;
 use syn::visit::{self, Visit};
-use syn::{GenericParam, Type, TypeImplTrait};
+use syn::{GenericArgument, GenericParam, Lifetime, PathArguments, Type, TypeImplTrait};
 
 /// The most parameters the default key can hold: the runtime implements its borrowed-key
 /// trait for tuples of up to 12.
@@ -129,6 +130,7 @@ fn check_signature(func: &Function, args: &Args, cx: &mut Errors) {
              give it a return type",
         ),
     }
+    check_owned_return(func, args, cx);
     if !args.key.present()
         && let Some(extra) = func.params.get(MAX_DEFAULT_KEY)
     {
@@ -156,4 +158,89 @@ fn report_impl_trait(ty: &Type, message: &str, cx: &mut Errors) {
         }
     }
     Find { message, cx }.visit_type(ty);
+}
+
+/// A stored value outlives the call: it cannot borrow (`-> &str`, `-> Cow<'a, str>`). Said
+/// here, where the fix can be named, rather than by the borrow checker.
+fn check_owned_return(func: &Function, args: &Args, cx: &mut Errors) {
+    let Some(ty) = func.output else { return };
+    let ok_only = func.kind == ReturnKind::Result && !args.cache_errors.present();
+    let stored = if ok_only {
+        first_type_arg(ty).unwrap_or(ty)
+    } else {
+        ty
+    };
+    if !borrows(stored) {
+        return;
+    }
+    let instead = match peel(stored) {
+        Type::Reference(r) => match peel(&r.elem) {
+            Type::Path(p) if p.path.is_ident("str") => {
+                "`String` or `Arc<str>` instead of `&str`".into()
+            }
+            Type::Slice(s) => {
+                let elem = s.elem.to_token_stream();
+                format!("`Vec<{elem}>` or `Arc<[{elem}]>` instead of `&[{elem}]`")
+            }
+            other => {
+                let t = other.to_token_stream();
+                format!("`{t}` (or `Arc<{t}>`) instead of a reference to it")
+            }
+        },
+        _ => "a type that owns its data (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`)"
+            .into(),
+    };
+    let what = if ok_only {
+        "the `Ok` value"
+    } else {
+        "the value"
+    };
+    cx.spanned(
+        stored,
+        format!(
+            "#[cached] keeps {what} this function returns after the call has ended, so it \
+             must own its data: return {instead}"
+        ),
+    );
+}
+
+/// `T` of `Result<T, E>` (or of an alias `Result<T>`).
+fn first_type_arg(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = peel(ty) else { return None };
+    let PathArguments::AngleBracketed(args) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    })
+}
+
+/// Whether a type borrows: a reference or a lifetime other than `'static`, outside function
+/// pointer and `Fn(..)` types (whose lifetimes are their own).
+fn borrows(ty: &Type) -> bool {
+    struct Find(bool);
+    impl Visit<'_> for Find {
+        fn visit_type_reference(&mut self, r: &syn::TypeReference) {
+            if r.lifetime.as_ref().is_none_or(|l| l.ident != "static") {
+                self.0 = true;
+            }
+            visit::visit_type_reference(self, r);
+        }
+        fn visit_lifetime(&mut self, l: &Lifetime) {
+            if l.ident != "static" {
+                self.0 = true;
+            }
+        }
+        fn visit_type_bare_fn(&mut self, _: &syn::TypeBareFn) {}
+        fn visit_parenthesized_generic_arguments(
+            &mut self,
+            _: &syn::ParenthesizedGenericArguments,
+        ) {
+        }
+        fn visit_type_impl_trait(&mut self, _: &TypeImplTrait) {}
+    }
+    let mut find = Find(false);
+    find.visit_type(ty);
+    find.0
 }

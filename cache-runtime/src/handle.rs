@@ -61,13 +61,10 @@ where
 /// ```
 pub struct CacheHandle {
     name: &'static str,
-    fn_name: &'static str,
-    /// `<Self type>::<fn name>` for a function in an `impl` block without a `name` option.
-    impl_name: OnceLock<Box<str>>,
     /// The store, once the function was first called; `None` under `MEMOCACHE_DISABLE`.
     primary: OnceLock<Option<&'static dyn ErasedStore>>,
-    /// Stores of other key or value types: a function in a generic `impl` has one static
-    /// handle for all the types it is instantiated with.
+    /// Stores of other key or value types: the `Self` type of a function in an `impl` block
+    /// has a handle of its own, but a generic trait's parameters, say, do not.
     others: Mutex<Vec<&'static dyn ErasedStore>>,
     /// The primary store's place in each thread's fronts (`usize::MAX`: it has none).
     front: AtomicUsize,
@@ -83,11 +80,9 @@ static DISABLED: LazyLock<bool> = LazyLock::new(|| {
 });
 
 impl CacheHandle {
-    pub(crate) const fn new(name: &'static str, fn_name: &'static str) -> Self {
+    pub(crate) const fn new(name: &'static str) -> Self {
         CacheHandle {
             name,
-            fn_name,
-            impl_name: OnceLock::new(),
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
             front: AtomicUsize::new(usize::MAX),
@@ -95,21 +90,11 @@ impl CacheHandle {
         }
     }
 
-    /// Names the cache after the `impl` block's type (generated code calls it).
-    #[doc(hidden)]
-    pub fn __in_impl(&'static self, type_name: fn() -> &'static str) -> &'static Self {
-        if self.impl_name.get().is_none() {
-            let _ = self
-                .impl_name
-                .set(format!("{}::{}", type_name(), self.fn_name).into_boxed_str());
-        }
-        self
-    }
-
-    /// The cache's name: the `name` option, else the function's path.
+    /// The cache's name: the `name` option, else the function's path (`<Self type>::f` for
+    /// a function in an `impl` block or a trait).
     #[must_use]
     pub fn name(&self) -> &str {
-        self.impl_name.get().map_or(self.name, |n| n)
+        self.name
     }
 
     /// How many entries the cache holds (expired ones not yet purged included).

@@ -3,7 +3,9 @@
 //! A cached `fn f(name: &str, n: u64)` looks up with `(name, &n)`, a `(&str, &u64)`, and
 //! only on a miss turns it into the owned `(String, u64)`: a hit allocates nothing. That
 //! is sound because both forms hash alike (the [`Borrow`] contract: `String` hashes as
-//! `str`, `u64` as `u64`, and a tuple hashes its fields in order).
+//! `str`, `u64` as `u64`, and a tuple hashes its fields in order). A `key = <expr>` is the
+//! same: `key = symbol` with `symbol: &str` looks up with the `&str`, and an owned value
+//! (`key = symbol.to_uppercase()`) with a reference to it ([`KeyPart`] makes the choice).
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -25,23 +27,148 @@ pub trait KeyRef: Hash {
     }
 }
 
-impl<Q> KeyRef for &Q
+/// A type whose values can be part of a key, looked up through a `&` to them: `str` (stored
+/// as `String`), `[T]` (as `Vec<T>`), and every `Hash + Eq + Clone` type (as itself).
+///
+/// The one bound a key part must meet, so that a part that does not gets one error, in
+/// these words, at the parameter or expression it comes from.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a cache key",
+    label = "part of this cached function's key",
+    note = "a key must be `Hash + Eq`, and `Clone + Send + Sync + 'static` once owned (a `&str` is stored as a `String`, a `&T` as a `T`)",
+    note = "the default key holds every parameter but `self`: write `#[cached(key = ...)]` to leave this one out, or to make a key of it (for a float `x`, `x.to_bits()`)"
+)]
+pub trait KeyType: Hash + Eq {
+    /// What the store keeps.
+    type Owned: Hash + Eq + Clone + Send + Sync + 'static;
+    /// Whether `self` is the key `owned` was made from.
+    fn matches_owned(&self, owned: &Self::Owned) -> bool;
+    /// The owned key.
+    fn owned_key(&self) -> Self::Owned;
+}
+
+#[diagnostic::do_not_recommend]
+impl<Q> KeyType for Q
 where
     Q: ?Sized + ToOwned + Hash + Eq,
     Q::Owned: Borrow<Q> + Hash + Eq + Clone + Send + Sync + 'static,
 {
     type Owned = Q::Owned;
     #[inline]
-    fn matches(&self, owned: &Self::Owned) -> bool {
-        **self == *owned.borrow()
+    fn matches_owned(&self, owned: &Self::Owned) -> bool {
+        *self == *owned.borrow()
     }
     #[inline]
-    fn to_owned_key(&self) -> Self::Owned {
-        (**self).to_owned()
+    fn owned_key(&self) -> Self::Owned {
+        self.to_owned()
     }
 }
 
-/// A key that is already owned: the value of a `key = <expr>` option.
+impl<Q: ?Sized + KeyType> KeyRef for &Q {
+    type Owned = Q::Owned;
+    #[inline]
+    fn matches(&self, owned: &Self::Owned) -> bool {
+        (**self).matches_owned(owned)
+    }
+    #[inline]
+    fn to_owned_key(&self) -> Self::Owned {
+        (**self).owned_key()
+    }
+}
+
+/// One part of a key as generated code has it (a parameter of the default key, an element
+/// of a `key = (a, b)` tuple, or a whole `key = expr`), before its form is chosen.
+///
+/// Generated code calls `(&&&&KeyPart(part)).part()`, and method resolution takes the first
+/// of these that applies (each one `&` less deep than the one before):
+///
+/// 1. a reference to a key type (`symbol: &str`, `&id`): the reference itself, so that a
+///    lookup borrows and only a store makes the owned key;
+/// 2. a reference to anything else: [`NotAKey`], with one error that names the type behind
+///    the reference (the [`KeyType`] bound of the method), and nothing else to fail later;
+/// 3. an owned key value (`symbol.to_uppercase()`): a reference to it, for the same reason
+///    as 1 (it lives as long as the statement that made it);
+/// 4. any other value: [`NotAKey`], with its error.
+///
+/// A reference never reaches 3, where it would be taken for an owned key of its own and
+/// fail later in the borrow checker, far from the user's words.
+#[derive(Debug)]
+pub struct KeyPart<E>(pub E);
+
+/// How generated code turns a [`KeyPart`] into what the lookup takes: implemented at three
+/// depths of `&`, one per choice but the last (which is `KeyPart`'s own `part`).
+pub trait KeyChoice {
+    /// What the part becomes.
+    type Part;
+    /// The type that must be a key type for this choice to compile: one already for the
+    /// choices that accept the part, the refused type for the one that does not.
+    type Check: ?Sized;
+    /// The part, or the error of [`KeyType`] at the user's tokens.
+    fn part(&self) -> Self::Part
+    where
+        Self::Check: KeyType;
+}
+
+/// 1. A reference to a key type: the reference, as the call had it.
+impl<'a, Q: ?Sized + KeyType> KeyChoice for &&&KeyPart<&'a Q> {
+    type Part = &'a Q;
+    type Check = Q;
+    #[inline]
+    fn part(&self) -> &'a Q {
+        self.0
+    }
+}
+
+/// 2. A reference to anything else: refused.
+impl<Q: ?Sized> KeyChoice for &&KeyPart<&Q> {
+    type Part = NotAKey;
+    type Check = Q;
+    fn part(&self) -> NotAKey
+    where
+        Q: KeyType,
+    {
+        NotAKey
+    }
+}
+
+/// 3. An owned key value: a reference to it, which lives as long as the statement that
+///    made it.
+impl<'k, K: KeyType> KeyChoice for &'k KeyPart<K> {
+    type Part = &'k K;
+    type Check = K;
+    #[inline]
+    fn part(&self) -> &'k K {
+        let part: &'k KeyPart<K> = self;
+        &part.0
+    }
+}
+
+impl<E> KeyPart<E> {
+    /// 4. The last choice: a value that cannot be a key. Fails to compile, at the part.
+    pub fn part(&self) -> NotAKey
+    where
+        E: KeyType,
+    {
+        NotAKey
+    }
+}
+
+/// What a key part that cannot be one becomes, once its error is reported: a key that
+/// compiles, so that no other error follows from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NotAKey;
+
+impl KeyRef for NotAKey {
+    type Owned = NotAKey;
+    fn matches(&self, _: &NotAKey) -> bool {
+        true
+    }
+    fn to_owned_key(&self) -> NotAKey {
+        NotAKey
+    }
+}
+
+/// A key that is already owned (the store's tests use it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Owned<K>(pub K);
 
@@ -117,5 +244,40 @@ mod tests {
         assert!(!("acm", &n).matches(&owned));
         let v = [1_u8, 2];
         assert_eq!(s.hash_one(&v[..]), s.hash_one(v.to_vec()));
+    }
+
+    /// The owned key a part stands for, and that the part hashes like it.
+    fn owned_of<L: KeyRef>(part: L) -> L::Owned {
+        let s = foldhash::fast::RandomState::default();
+        let owned = part.to_owned_key();
+        assert_eq!(s.hash_one(&part), s.hash_one(&owned));
+        assert!(part.matches(&owned));
+        owned
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // written as generated code writes it
+    fn a_part_is_looked_up_borrowed_whether_it_is_a_reference_or_a_value() {
+        let symbol: &str = "acme";
+        let id = 7_u64;
+        let name = String::from("x");
+        // A reference stays the reference the call has (no copy, no allocation).
+        let borrowed: &str = (&&&&KeyPart(symbol)).part();
+        assert!(std::ptr::eq(borrowed, symbol));
+        assert_eq!(owned_of(borrowed), "acme");
+        let by_ref: &u64 = (&&&&KeyPart(&id)).part();
+        assert!(std::ptr::eq(by_ref, &id));
+        let by_string: &String = (&&&&KeyPart(&name)).part();
+        assert_eq!(owned_of(by_string), "x");
+        // A value is borrowed from the statement's temporary.
+        assert_eq!(
+            owned_of((&&&&KeyPart(symbol.to_uppercase())).part()),
+            "ACME"
+        );
+        assert_eq!(owned_of((&&&&KeyPart(id + 1)).part()), 8);
+        assert_eq!(
+            owned_of(((&&&&KeyPart(symbol)).part(), (&&&&KeyPart(id)).part())),
+            (String::from("acme"), 7)
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The runtime of [memocache](https://docs.rs/memocache): what `#[cached]` functions call.
 //!
 //! Users depend on the `memocache` facade, which re-exports this crate's public items;
-//! the code `#[cached]` generates calls [`__private`] through the facade.
+//! the code `#[cached]` generates calls this crate's hidden `__private` module through the
+//! facade.
 //!
 //! - [`store`](self) (private): sharded stores, exact LRU per shard, TTL/TTI, amortised purge;
 //! - `front` (private): each thread's copies of the entries it read lately, which answer
@@ -26,6 +27,7 @@ mod invalidates;
 mod key;
 #[cfg(all(test, shuttle))]
 mod model_tests;
+mod per_self;
 mod policy;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -73,12 +75,15 @@ pub mod __private {
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
     pub use crate::invalidates::*;
-    pub use crate::key::{KeyRef, Owned};
-    pub use crate::policy::{Choose, KeepErrors, OkOnly, OkShared, Plain, Policy, ShareErrors};
+    pub use crate::key::{KeyChoice, KeyPart, KeyRef, KeyType, NotAKey, Owned};
+    pub use crate::per_self::SelfCaches;
+    pub use crate::policy::{
+        IsResult, OkOf, OkOnly, OkShared, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
+    };
 
     /// A cache handle for a `static` (see [`CacheHandle`]).
     #[must_use]
-    pub const fn new_handle(name: &'static str, fn_name: &'static str) -> CacheHandle {
-        CacheHandle::new(name, fn_name)
+    pub const fn new_handle(name: &'static str) -> CacheHandle {
+        CacheHandle::new(name)
     }
 }

@@ -1,5 +1,12 @@
 //! What a call stores of its result, how a stored value becomes a result again, and what the
 //! callers waiting for a run get of a result that is not stored.
+//!
+//! Generated code picks the policy with `(&&ValueOf::<R>::new()).policy()` (or
+//! `(&&&&OkOf::<R>::new()).policy()` for a `Result`): method resolution takes [`Plain`],
+//! [`OkShared`] (an error type that can be handed to every waiting caller) or [`OkOnly`] when
+//! the value can be stored, else [`Unstorable`], whose method's bound is the one error the
+//! user sees, at the return type, in the words of [`Storable`]; nothing else then fails to
+//! compile.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -92,34 +99,159 @@ where
     }
 }
 
-/// Picks [`OkShared`] or [`OkOnly`] for a `Result` return type at compile time, by whether its
-/// error type can be shared (autoref specialization: generated code calls
-/// `(&Choose::<R>::NEW).policy()` with [`ShareErrors`] and [`KeepErrors`] in scope, and method
-/// resolution takes the first that applies). An error type that is generic where the function
-/// is written (`S::Error` in a generic `impl`) takes `OkOnly`.
-pub struct Choose<R>(PhantomData<fn() -> R>);
+/// A value that a cache can keep: `Clone + Send + Sync + 'static`. The bound a return type
+/// fails with, in these words, when it cannot be stored.
+///
+/// Implemented by `()` for each storable `T` rather than by `T`, so that rustc does not
+/// suggest to return `&T` (which would be `Storable`, and cannot be cached either).
+#[diagnostic::on_unimplemented(
+    message = "`{T}` cannot be stored in a cache",
+    label = "the value this cached function stores",
+    note = "a cached value must be `Clone + Send + Sync + 'static`: a hit returns a clone of the stored value (for a `Result`, of its `Ok` value; `Err` is not stored unless `cache_errors`)",
+    note = "derive `Clone`, or return an `Arc<...>` of a value that is large or cannot be cloned"
+)]
+pub trait Storable<T> {}
 
-impl<R> Choose<R> {
-    /// The chooser for `R`.
-    pub const NEW: Self = Choose(PhantomData);
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + Sync + 'static> Storable<T> for () {}
+
+/// A return type is `Result` by its name only, to the macro; one that is not
+/// `std::result::Result` fails with this.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `std::result::Result`",
+    label = "#[cached] reads this return type as a `Result`, of which only `Ok` is stored",
+    note = "write `cache_errors` to store every value it returns"
+)]
+pub trait IsResult {}
+
+/// The return type `R`, for generated code to pick its policy when the whole value is
+/// stored: `(&&ValueOf::<R>::new()).policy()` (see the module's docs).
+pub struct ValueOf<R>(PhantomData<fn() -> R>);
+
+/// The return type `R`, a `Result` of which only `Ok` is stored:
+/// `(&&&&OkOf::<R>::new()).policy()`.
+pub struct OkOf<R>(PhantomData<fn() -> R>);
+
+impl<R> ValueOf<R> {
+    /// The selector for return type `R`.
+    #[must_use]
+    #[inline]
+    pub const fn new() -> Self {
+        ValueOf(PhantomData)
+    }
+
+    /// The last choice: a value that cannot be stored. Fails to compile.
+    pub fn policy(&self) -> Unstorable
+    where
+        (): Storable<R>,
+    {
+        Unstorable
+    }
 }
 
-/// See [`Choose`]: taken when the error type is `Clone + Send + Sync + 'static`.
-pub trait ShareErrors {
-    /// [`OkShared`].
+impl<R> OkOf<R> {
+    /// The selector for return type `R`.
+    #[must_use]
+    #[inline]
+    pub const fn new() -> Self {
+        OkOf(PhantomData)
+    }
+
+    /// The last choice: not a `Result` at all. Fails to compile.
+    pub fn policy(&self) -> Unstorable
+    where
+        R: IsResult,
+    {
+        Unstorable
+    }
+}
+
+impl<R> Default for ValueOf<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R> Default for OkOf<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How generated code picks a policy from a [`ValueOf`] or an [`OkOf`]: implemented at
+/// several depths of `&`, one per choice but the last (the selector's own `policy`).
+pub trait ValueChoice {
+    /// The policy picked.
+    type Policy;
+    /// The type that must be storable for this choice to compile.
+    type Check;
+    /// The policy, or the error of [`Storable`] at the return type.
+    fn policy(&self) -> Self::Policy
+    where
+        (): Storable<Self::Check>;
+}
+
+/// The whole value is stored.
+impl<R: Clone + Send + Sync + 'static> ValueChoice for &ValueOf<R> {
+    type Policy = Plain;
+    type Check = R;
+    #[inline]
+    fn policy(&self) -> Plain {
+        Plain
+    }
+}
+
+/// The `Ok` value is stored, and an `Err` is handed to the callers waiting for the run.
+impl<T, E> ValueChoice for &&&OkOf<Result<T, E>>
+where
+    T: Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+    type Policy = OkShared;
+    type Check = T;
+    #[inline]
     fn policy(&self) -> OkShared {
         OkShared
     }
 }
 
-impl<T, E: Clone + Send + Sync + 'static> ShareErrors for Choose<Result<T, E>> {}
-
-/// See [`Choose`]: taken otherwise.
-pub trait KeepErrors {
-    /// [`OkOnly`].
+/// The `Ok` value is stored; an `Err` that cannot be shared is returned to its caller only.
+impl<T: Clone + Send + Sync + 'static, E> ValueChoice for &&OkOf<Result<T, E>> {
+    type Policy = OkOnly;
+    type Check = T;
+    #[inline]
     fn policy(&self) -> OkOnly {
         OkOnly
     }
 }
 
-impl<R> KeepErrors for &Choose<R> {}
+/// A `Result` whose `Ok` value cannot be stored: refused.
+impl<T, E> ValueChoice for &OkOf<Result<T, E>> {
+    type Policy = Unstorable;
+    type Check = T;
+    fn policy(&self) -> Unstorable
+    where
+        (): Storable<T>,
+    {
+        Unstorable
+    }
+}
+
+/// The policy of a value that cannot be stored, once its error is reported: one that
+/// compiles, so that no other error follows from it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unstorable;
+
+/// Nothing: what [`Unstorable`] stores.
+#[derive(Clone, Copy, Debug)]
+pub enum Never {}
+
+impl<R> Policy<R> for Unstorable {
+    type Stored = Never;
+    fn keep(_: &R) -> Option<Never> {
+        None
+    }
+    fn restore(stored: Never) -> R {
+        match stored {}
+    }
+}

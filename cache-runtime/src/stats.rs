@@ -25,7 +25,8 @@ pub struct CacheStats {
     pub expirations: u64,
     /// Entries removed by `invalidate_*`, `invalidate_all_*`, `clear`, or `invalidate_tag`.
     pub invalidations: u64,
-    /// Failures of a remote backend (always 0 for the in-memory store).
+    /// Failures of the store behind the cache: always 0 for the in-memory store, which cannot
+    /// fail (a store that can, such as the coming Redis one, counts its errors here).
     pub errors: u64,
 }
 

@@ -1,7 +1,8 @@
 // An associated function that mentions neither `self` nor `Self` looks like a free function
-// to the macro, which cannot see the `impl` around it. The fix is to name `Self` in it (as
-// `Catalog::by_code` does) or to move it out of the `impl` block.
-use memocache::cached;
+// to `#[cached]` alone, which cannot see the `impl` around it: rustc reports that the hidden
+// worker is not in scope. The fix is `#[memocache::cached_impl]` on the `impl` block (as
+// for `Shelf`), or to name `Self` in the function (as `Catalog::by_code` does).
+use memocache::{cached, cached_impl};
 
 #[derive(Clone)]
 struct Catalog;
@@ -18,6 +19,16 @@ impl Catalog {
     }
 }
 
+struct Shelf;
+
+#[cached_impl]
+impl Shelf {
+    #[cached]
+    fn count(shelf: u32) -> u32 {
+        shelf * 10
+    }
+}
+
 fn main() {
-    let _ = (Catalog::count(1), Catalog::by_code(0));
+    let _ = (Catalog::count(1), Catalog::by_code(0), Shelf::count(1));
 }

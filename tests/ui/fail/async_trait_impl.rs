@@ -1,6 +1,6 @@
-// An `async fn` in a trait `impl`: as for a sync one, there is no room for the helpers. Cache
-// an inherent `async fn` and call it from the trait method.
-use memocache::cached;
+// An `async fn` in a trait `impl`: as for a sync one, `#[cached]` alone has no room for the
+// helpers; `#[memocache::cached_impl]` on the `impl` puts them in an inherent `impl`.
+use memocache::{cached, cached_impl};
 
 trait Store {
     async fn load(&self, id: u64) -> String;
@@ -15,4 +15,16 @@ impl Store for Db {
     }
 }
 
-fn main() {}
+struct Files;
+
+#[cached_impl]
+impl Store for Files {
+    #[cached]
+    async fn load(&self, id: u64) -> String {
+        format!("file {id}")
+    }
+}
+
+fn main() {
+    let _ = Files::invalidate_load(1);
+}

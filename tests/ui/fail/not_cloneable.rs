@@ -13,5 +13,17 @@ fn report(day: u32) -> Report {
 }
 
 fn main() {
-    let _ = report(1).lines;
+    let _ = (report(1).lines, load(1), shared(1));
+}
+
+// For a `Result`, what is stored is the `Ok` value: the same error, about it.
+#[cached]
+fn load(day: u32) -> std::io::Result<Report> {
+    Ok(report(day))
+}
+
+// `Rc` is `Clone` but not `Send`: a cache is shared between threads.
+#[cached]
+fn shared(day: u32) -> std::rc::Rc<u32> {
+    std::rc::Rc::new(day)
 }

@@ -1,8 +1,8 @@
-// A trait `impl` has no room for the helpers (`invalidate_area`, ...). The macro cannot see
-// the `impl` header, so rustc reports it: first "const `CACHED_FN_GOES_IN_AN_INHERENT_IMPL__area`
-// is not a member of trait", then each helper. The fix: cache an inherent method and call
-// it from the trait method, as `Square::area` does below.
-use memocache::cached;
+// A trait `impl` has no room for the helpers (`invalidate_area`, ...), and `#[cached]` alone
+// cannot see the `impl` header to say so: rustc reports each helper as "not a member of
+// trait". The fix is `#[memocache::cached_impl]` on the `impl` block, as for `Square` below:
+// the cached method stays in the trait `impl`, its helpers go to an inherent `impl Square`.
+use memocache::{cached, cached_impl};
 
 trait Shape {
     fn area(&self) -> u64;
@@ -23,19 +23,15 @@ struct Square {
     side: u64,
 }
 
-impl Square {
-    #[cached]
-    fn cached_area(&self) -> u64 {
-        self.side * self.side
-    }
-}
-
+#[cached_impl]
 impl Shape for Square {
+    #[cached]
     fn area(&self) -> u64 {
-        self.cached_area()
+        self.side * self.side
     }
 }
 
 fn main() {
     let _ = (Circle { r: 1 }.area(), Square { side: 2 }.area());
+    let _ = Square::invalidate_area();
 }
