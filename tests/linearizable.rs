@@ -339,3 +339,62 @@ fn invalidate_holds_for_async_fn_on_tokio_multi_thread() {
         (violations.load(SeqCst), reads.load(SeqCst)),
     );
 }
+
+static NESTED: World = World::new();
+
+#[cached(capacity = 128, tags = [format!("nested:{k}")])]
+fn nested_inner(k: u64) -> String {
+    NESTED.read(k).to_string()
+}
+
+/// Built from `nested_inner`, with the same tag: a profile page built from the profile.
+#[cached(capacity = 128, tags = [format!("nested:{k}")])]
+fn nested_outer(k: u64) -> String {
+    let inner = nested_inner(k);
+    thread::yield_now();
+    inner
+}
+
+/// A tag invalidation drops the entries of one cache after the other. A run of the outer
+/// function that starts once the outer cache has been gone through, and reads the inner one
+/// before it is, must not store what it read: the invalidation had not returned.
+#[test]
+fn invalidate_tag_holds_for_a_cache_built_from_another() {
+    // The outer cache first in the registry, so that a tag invalidation goes through it
+    // before the inner one.
+    nested_outer(0);
+    let seen = stress(
+        &NESTED,
+        |k| {
+            memocache::invalidate_tag(&format!("nested:{k}"));
+        },
+        |k| nested_outer(k).parse().unwrap(),
+    );
+    assert_none("invalidate_tag, nested caches", seen);
+}
+
+static CLEARED_ALL: World = World::new();
+
+#[cached(capacity = 128)]
+fn all_inner(k: u64) -> String {
+    CLEARED_ALL.read(k).to_string()
+}
+
+#[cached(capacity = 128)]
+fn all_outer(k: u64) -> String {
+    let inner = all_inner(k);
+    thread::yield_now();
+    inner
+}
+
+/// The same through `clear_all`, which empties one cache after the other.
+#[test]
+fn clear_all_holds_for_a_cache_built_from_another() {
+    all_outer(0);
+    let seen = stress(
+        &CLEARED_ALL,
+        |_| memocache::clear_all(),
+        |k| all_outer(k).parse().unwrap(),
+    );
+    assert_none("clear_all, nested caches", seen);
+}

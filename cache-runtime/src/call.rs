@@ -10,6 +10,7 @@ use crate::flight::{Flight, Outcome};
 use crate::front::Fronts;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
+use crate::ongoing;
 use crate::policy::Policy;
 use crate::store::{Begin, Held, Lead, Store};
 use std::fmt::Display;
@@ -54,6 +55,8 @@ struct Leader<K: 'static, V: 'static> {
     hash: u64,
     key: K,
     epoch: u64,
+    /// See [`Lead::doomed`].
+    doomed: bool,
     refresh: bool,
     flight: FlightGuard<K, V>,
 }
@@ -226,6 +229,7 @@ where
                     Lead {
                         epoch: lead.epoch,
                         flight: guard.flight.take(),
+                        doomed: lead.doomed,
                         refresh: lead.refresh,
                     },
                 )),
@@ -566,6 +570,7 @@ where
                 hash,
                 key,
                 epoch: lead.epoch,
+                doomed: lead.doomed,
                 refresh: lead.refresh,
                 flight: FlightGuard {
                     store,
@@ -580,7 +585,7 @@ where
     /// `unless` says no; returns the result.
     #[inline]
     pub fn run<T: Tags, U: FnOnce(&R) -> bool>(
-        self,
+        mut self,
         tags: T,
         unless: U,
         body: impl FnOnce() -> R,
@@ -593,7 +598,7 @@ where
 
     /// The `async` form of [`Ticket::run`].
     pub async fn run_async<T: Tags, U: FnOnce(&R) -> bool>(
-        self,
+        mut self,
         tags: T,
         unless: U,
         body: impl Future<Output = R>,
@@ -606,13 +611,21 @@ where
 
     /// Records on the flight, before the body runs, the tags its entry will carry: a tag
     /// invalidation then detaches the flight only if they match.
-    fn announce<T: Tags>(&self, tags: T) -> Option<Vec<String>> {
+    /// And, where an invalidation that goes over many shards is in progress and may cover
+    /// this run, makes it store nothing (see [`crate::ongoing`]).
+    fn announce<T: Tags>(&mut self, tags: T) -> Option<Vec<String>> {
         let tags = tags.into_tags();
-        if let (Some(tags), Some(flight)) = (
-            &tags,
-            self.lead.as_ref().and_then(|l| l.flight.flight.as_ref()),
-        ) {
+        let Some(lead) = &mut self.lead else {
+            return tags;
+        };
+        if let (Some(tags), Some(flight)) = (&tags, &lead.flight.flight) {
             flight.set_tags(tags);
+        }
+        if ongoing::dooms(lead.store.id(), tags.as_deref()) {
+            lead.doomed = true;
+            if let Some(flight) = &lead.flight.flight {
+                lead.store.doom(flight);
+            }
         }
         tags
     }
@@ -623,6 +636,7 @@ where
             hash,
             key,
             epoch,
+            doomed,
             refresh,
             mut flight,
         }) = self.lead
@@ -642,6 +656,7 @@ where
         let lead = Lead {
             epoch,
             flight: flight.flight.take(),
+            doomed,
             refresh,
         };
         store.complete(hash, key, value, unstored, tags, lead);

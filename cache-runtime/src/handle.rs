@@ -1,6 +1,7 @@
 //! The cache handle behind each cached function, and the process-wide registry of them.
 
 use crate::config::Config;
+use crate::ongoing::{self, Scope};
 use crate::stats::CacheStats;
 use crate::store::Store;
 use std::any::Any;
@@ -15,6 +16,7 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn clear(&self);
     fn invalidate_tag(&self, tag: &str) -> usize;
     fn stats(&self) -> CacheStats;
+    fn id(&self) -> usize;
 }
 
 impl<K, V> ErasedStore for Store<K, V>
@@ -33,6 +35,9 @@ where
     }
     fn stats(&self) -> CacheStats {
         Store::stats(self)
+    }
+    fn id(&self) -> usize {
+        Store::id(self)
     }
 }
 
@@ -123,6 +128,7 @@ impl CacheHandle {
     /// Removes every entry (counted as invalidations). Runs in progress do not store their
     /// results, which were computed before the clear.
     pub fn clear(&self) {
+        let _ongoing = ongoing::begin(Scope::Stores(self.each_store(ErasedStore::id).collect()));
         for () in self.each_store(ErasedStore::clear) {}
     }
 
@@ -258,6 +264,7 @@ pub fn caches() -> Vec<&'static CacheHandle> {
 
 /// Empties every cache in the process.
 pub fn clear_all() {
+    let _ongoing = ongoing::begin(Scope::All);
     for c in caches() {
         c.clear();
     }
@@ -278,5 +285,11 @@ pub fn clear_all() {
 /// ```
 #[allow(clippy::must_use_candidate)] // called for its effect as often as for the count
 pub fn invalidate_tag(tag: &str) -> usize {
-    caches().iter().map(|c| c.invalidate_tag(tag)).sum()
+    invalidate_tag_among(caches(), tag)
+}
+
+/// [`invalidate_tag`] over these caches, one after the other.
+pub(crate) fn invalidate_tag_among(caches: Vec<&'static CacheHandle>, tag: &str) -> usize {
+    let _ongoing = ongoing::begin(Scope::Tag(tag.into()));
+    caches.iter().map(|c| c.invalidate_tag(tag)).sum()
 }

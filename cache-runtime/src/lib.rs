@@ -27,6 +27,7 @@ mod invalidates;
 mod key;
 #[cfg(all(test, shuttle))]
 mod model_tests;
+mod ongoing;
 mod per_self;
 mod policy;
 #[cfg(feature = "redis")]

@@ -39,7 +39,12 @@ struct World {
 
 /// A cache for one test run: a new handle each time, so that runs share nothing.
 fn cache(config: fn() -> Config) -> &'static CacheHandle {
-    let handle: &'static CacheHandle = Box::leak(Box::new(CacheHandle::new("model", "f")));
+    cache_with(config)
+}
+
+/// [`cache`], registered (as every cache is on its first call) in the order of the calls.
+fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
+    let handle: &'static CacheHandle = Box::leak(Box::new(CacheHandle::new("model")));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
     let _ = handle.store::<u64, u64>(config);
@@ -57,8 +62,8 @@ fn sharded() -> Config {
 
 /// `f(k)` as generated code calls it; the body reads the source, yields, and may panic.
 fn call(handle: &'static CacheHandle, config: fn() -> Config, world: &World, panics: bool) -> u64 {
-    let ticket: Ticket<u64, Plain, u64> =
-        match lookup::<u64, Plain, _>(handle, Mode::Lookup, Plain, config, &7_u64) {
+    let ticket: Ticket<u64, Plain, u64, u64> =
+        match lookup::<u64, u64, Plain, _>(handle, Mode::Lookup, Plain, config, &7_u64) {
             Lookup::Hit(v) => return v,
             Lookup::Miss(t) => t,
         };
@@ -190,5 +195,74 @@ fn invalidation_between_a_waiters_join_and_the_leaders_store() {
             );
         },
         ITERATIONS,
+    );
+}
+
+fn tagged() -> Config {
+    Config::new().capacity(64).tagged()
+}
+
+/// `f(k)` of a tagged cache whose body is `body`: as generated code calls it.
+fn tagged_call(handle: &'static CacheHandle, body: impl FnOnce() -> u64) -> u64 {
+    let ticket: Ticket<u64, Plain, u64, u64> =
+        match lookup::<u64, u64, Plain, _>(handle, Mode::Lookup, Plain, tagged, &7_u64) {
+            Lookup::Hit(v) => return v,
+            Lookup::Miss(t) => t,
+        };
+    ticket.run([String::from("t")], never, body)
+}
+
+/// Two caches whose entries carry the same tag, one built from the other (a page from a
+/// profile), and a tag invalidation that goes through the outer one first: a run of the outer
+/// function that begins after its cache was gone through and reads the inner one before it
+/// is must store nothing (see `ongoing.rs`).
+#[test]
+fn a_tag_invalidation_that_goes_through_caches_one_by_one() {
+    shuttle::check_pct(
+        || {
+            let outer = cache_with(tagged);
+            let inner = cache_with(tagged);
+            let world = Arc::new(World::default());
+            let page = move |world: &World| {
+                tagged_call(outer, || {
+                    tagged_call(inner, || {
+                        world.runs.fetch_add(1, SeqCst);
+                        world.source.load(SeqCst)
+                    })
+                })
+            };
+            let reader = {
+                let world = Arc::clone(&world);
+                thread::spawn(move || {
+                    let c = world.published.load(SeqCst);
+                    let v = page(&world);
+                    assert!(v >= c, "got {v}, older than the invalidation of {c}");
+                })
+            };
+            let writer = {
+                let world = Arc::clone(&world);
+                thread::spawn(move || {
+                    world.source.store(1, SeqCst);
+                    // `invalidate_tag` over these two caches only (the registry holds every
+                    // earlier run's), in the order it takes them: the outer first.
+                    crate::handle::invalidate_tag_among(vec![outer, inner], "t");
+                    world.published.store(1, SeqCst);
+                })
+            };
+            let early = {
+                let world = Arc::clone(&world);
+                thread::spawn(move || page(&world))
+            };
+            reader.join().unwrap();
+            writer.join().unwrap();
+            early.join().unwrap();
+            assert_eq!(
+                page(&world),
+                1,
+                "a page built from the old profile was stored"
+            );
+        },
+        ITERATIONS * 10,
+        3,
     );
 }

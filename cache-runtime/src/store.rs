@@ -26,6 +26,9 @@ use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+/// Hands each store its [`Store::id`].
+static NEXT_STORE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// "No entry" in the list links.
 const NIL: u32 = u32::MAX;
 /// The most entries a shard's slab can index.
@@ -131,6 +134,9 @@ pub(crate) struct Lead<K, V> {
     /// before it stores nothing.
     pub(crate) epoch: u64,
     pub(crate) flight: Option<Arc<Flight<K, V>>>,
+    /// An invalidation in progress may cover the run (see [`crate::ongoing`]): it stores
+    /// nothing.
+    pub(crate) doomed: bool,
     /// A `refresh_*`: without a flight, storing its value moves the epoch, so that a run that
     /// began before it cannot overwrite the refreshed value with an older one; overtaken, it
     /// removes the entry it was to replace.
@@ -143,6 +149,9 @@ type LockedShard<K, V> = Padded<Mutex<Shard<K, V>>>;
 
 /// A whole cache: the shards and the settings they share.
 pub(crate) struct Store<K, V> {
+    /// Tells this store from the others, for the invalidations in progress (see
+    /// [`crate::ongoing`]).
+    id: usize,
     shards: Box<[LockedShard<K, V>]>,
     mask: usize,
     hasher: Hasher,
@@ -272,6 +281,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             extra_hits: AtomicU64::new(0),
             extra_misses: AtomicU64::new(0),
             fronts,
+            id: NEXT_STORE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -416,6 +426,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
         let Lead {
             epoch,
             mut flight,
+            doomed,
             refresh,
         } = lead;
         let now = self.now();
@@ -427,7 +438,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, V: Clone + Send + Sync + 'sta
             // No one can join a flight once it left the table: the count is final.
             waiters = Arc::strong_count(f) > 1;
         }
-        let current = shard.epoch == epoch && !flight.as_ref().is_some_and(|f| f.is_cancelled());
+        let current =
+            !doomed && shard.epoch == epoch && !flight.as_ref().is_some_and(|f| f.is_cancelled());
         let for_waiters = match (&value, waiters) {
             (_, false) => Outcome::Retry,
             (Some(v), true) => Outcome::Value(v.clone()),
@@ -604,6 +616,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         Lead {
             epoch: self.epoch,
             flight,
+            doomed: false,
             refresh: false,
         }
     }
@@ -991,6 +1004,19 @@ impl<K, V> Store<K, V> {
     #[inline]
     fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<K, V>> {
         lock(&self.shards[shard_index(hash, self.mask)].0)
+    }
+
+    /// This store's id (see [`crate::ongoing`]).
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Takes a run's flight out of the table and cancels it: an invalidation in progress may
+    /// cover the run (see [`crate::ongoing`]), and no caller that comes after may join it.
+    pub(crate) fn doom(&self, flight: &Arc<Flight<K, V>>) {
+        let mut shard = self.shard(flight.hash);
+        shard.forget_flight(flight);
+        flight.cancel();
     }
 
     /// Ends a run that produced nothing (the body panicked or its future was dropped): the
