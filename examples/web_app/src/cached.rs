@@ -39,26 +39,12 @@ pub async fn user_page(db: &Db, id: i64) -> Result<Option<Arc<str>>, DbError> {
 }
 
 /// After user `id`'s row changed: drops every cached answer about the user, on every
-/// route (`invalidate_tag`); returns how many entries that dropped, and the profile as
-/// the database now has it.
-///
-/// `invalidate_tag` alone is the idiom, and should be all it takes. Two things in
-/// memocache's runtime (reported with this example) make it not enough today:
-///
-/// 1. A call that starts after the invalidation returned may still join a run of the body
-///    that started before it, and return that run's outdated value. Storing fresh entries
-///    (`refresh_*`) makes later calls hits instead: they find the entry before any run.
-/// 2. `invalidate_tag` does not mark the runs in progress of a cache shard that holds no
-///    tagged entry yet, so such a run may store its outdated value afterwards.
-///    `invalidate_*` by key marks the key's run in progress, whose result is then dropped.
+/// route (`invalidate_tag`); returns how many entries that dropped, and the profile as the
+/// database now has it. Once `invalidate_tag` has returned, no call gets the old profile: a
+/// read that was running meanwhile stores nothing, and a call that starts now runs the body.
 pub async fn user_edited(db: &Db, id: i64) -> Result<(usize, Option<Arc<User>>), DbError> {
     let dropped = memocache::invalidate_tag(&format!("user:{id}"));
-    // The workarounds: mark the runs in progress, then store what the database holds now
-    // (the profile first: the page is built from it).
-    invalidate_user(id).await;
-    invalidate_user_page(id).await;
-    let fresh = refresh_user(db, id).await?;
-    refresh_user_page(db, id).await?;
+    let fresh = user(db, id).await?;
     Ok((dropped, fresh))
 }
 
