@@ -124,3 +124,16 @@ fn lint_only_cfg_attr(attr: &Attribute) -> Option<TokenStream> {
     }
     Some(quote!(#[cfg_attr(#predicate, #(#inner),*)]))
 }
+
+/// The user's attribute named `name` (`cached`, `memocache::cached`, ...), if there is one.
+pub fn find<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+    attrs
+        .iter()
+        .find(|a| a.path().segments.last().is_some_and(|s| s.ident == name))
+}
+
+/// Why `#[cached]` and `#[invalidates]` cannot share a function.
+pub const CACHED_AND_INVALIDATES: &str = "`#[cached]` and `#[invalidates]` cannot go on one \
+    function: a hit skips the body, so its invalidations would run on misses only (or on every \
+    call, hit or not, depending on the order of the attributes). Put `#[invalidates]` on the \
+    function that writes the data, and `#[cached]` on the one that reads it";

@@ -78,8 +78,9 @@ pub fn expand(func: &Function, args: &Args) -> Expansion {
             helpers,
         }
     } else {
+        let marker = g.trait_impl_marker();
         Expansion {
-            here: quote!(#wrapper #helpers),
+            here: quote!(#marker #wrapper #helpers),
             helpers: TokenStream::new(),
         }
     }
@@ -130,6 +131,29 @@ impl<'f, 'a> Gen<'f, 'a> {
             cache: names.cache,
             link,
         }
+    }
+
+    /// In an `impl` block or a trait (`Place::Impl`: which of them, the attribute cannot
+    /// see), an associated function that does nothing in an inherent `impl` or a trait, and
+    /// whose name is the fix where it is an error: in a trait `impl`, rustc's first error
+    /// then reads "method `put_memocache_cached_impl_on_this_trait_impl__f` is not a member
+    /// of trait `T`" (each helper follows, as not a member either). `where Self: Sized`
+    /// keeps a trait that gets it dyn-compatible.
+    fn trait_impl_marker(&self) -> Option<TokenStream> {
+        if self.func.place != Place::Impl {
+            return None;
+        }
+        let shared = &self.shared_attrs;
+        let name = quote::format_ident!(
+            "put_memocache_cached_impl_on_this_trait_impl__{}",
+            self.func.item.sig.ident.unraw()
+        );
+        Some(quote! {
+            #(#shared)*
+            #[doc(hidden)]
+            #[allow(dead_code, non_snake_case)]
+            fn #name() where Self: ::core::marker::Sized {}
+        })
     }
 
     fn wrapper(&self) -> TokenStream {

@@ -16,6 +16,9 @@ const MAX_DEFAULT_KEY: usize = 12;
 pub fn check(func: &Function, args: &Args, cx: &mut Errors) {
     check_options(func, args, cx);
     check_signature(func, args, cx);
+    if let Some(other) = crate::attrs::find(&func.item.attrs, "invalidates") {
+        cx.spanned(other, crate::attrs::CACHED_AND_INVALIDATES);
+    }
 }
 
 fn check_options(func: &Function, args: &Args, cx: &mut Errors) {

@@ -14,6 +14,9 @@ use std::collections::BTreeSet;
 pub fn check(func: &Function, list: &List, cx: &mut Errors) {
     check_function(func, cx);
     check_list(func, list, cx);
+    if let Some(other) = crate::attrs::find(&func.item.attrs, "cached") {
+        cx.spanned(other, crate::attrs::CACHED_AND_INVALIDATES);
+    }
 }
 
 fn check_function(func: &Function, cx: &mut Errors) {
