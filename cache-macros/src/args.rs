@@ -15,59 +15,44 @@
 
 use crate::ctxt::Errors;
 use crate::duration;
+use crate::spelling::closest;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::Parse;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, LitStr, Token, UnOp, token};
 
-mod kw {
-    syn::custom_keyword!(ttl);
-    syn::custom_keyword!(tti);
-    syn::custom_keyword!(stale);
-    syn::custom_keyword!(capacity);
-    syn::custom_keyword!(unbounded);
-    syn::custom_keyword!(key);
-    syn::custom_keyword!(name);
-    syn::custom_keyword!(unless);
-    syn::custom_keyword!(cache_errors);
-    syn::custom_keyword!(tags);
-    syn::custom_keyword!(single_flight);
-    syn::custom_keyword!(redis);
-    syn::custom_keyword!(near);
+/// The options' keywords, and their names in the order the errors list them.
+macro_rules! keywords {
+    ($($name:ident),* $(,)?) => {
+        mod kw {
+            $(syn::custom_keyword!($name);)*
+        }
+        const OPTIONS: &[&str] = &[$(stringify!($name)),*];
+    };
 }
 
-const OPTIONS: &[&str] = &[
-    "ttl",
-    "tti",
-    "stale",
-    "capacity",
-    "unbounded",
-    "key",
-    "name",
-    "unless",
-    "cache_errors",
-    "tags",
-    "single_flight",
-    "redis",
-    "near",
-];
+keywords!(
+    ttl,
+    tti,
+    stale,
+    capacity,
+    unbounded,
+    key,
+    name,
+    unless,
+    cache_errors,
+    tags,
+    single_flight,
+    redis,
+    near,
+);
 
-/// The options the unknown-option error lists: `redis` and `near` are parsed (to say they
-/// are not available yet) but do nothing, so they are not offered.
-const LISTED: &[&str] = &[
-    "ttl",
-    "tti",
-    "stale",
-    "capacity",
-    "unbounded",
-    "key",
-    "name",
-    "unless",
-    "cache_errors",
-    "tags",
-    "single_flight",
-];
+/// Whether the unknown-option error lists `option`: `redis` and `near` are parsed (to say
+/// they are not available yet) but do nothing, so they are not offered.
+fn listed(option: &&str) -> bool {
+    !matches!(*option, "redis" | "near")
+}
 
 /// An option's place in the attribute: where its keyword was, and its value if the value
 /// was valid. An option given with a bad value is still "present" (so `stale` after a
@@ -132,26 +117,24 @@ pub struct Args {
 impl Args {
     /// Parses the attribute's tokens. Every error goes to `cx`; what parsed is returned.
     pub fn parse(tokens: TokenStream, cx: &mut Errors) -> Args {
-        let mut args = Args::default();
-        let parser = |input: ParseStream| parse_options(input, &mut args, cx);
-        if let Err(e) = parser.parse2(tokens) {
-            cx.push(e);
-        }
-        args
+        crate::ctxt::parse_list(tokens, cx, parse_option)
     }
 }
 
-fn parse_options(input: ParseStream, args: &mut Args, cx: &mut Errors) -> syn::Result<()> {
-    let mut position = 0;
-    while !input.is_empty() {
-        parse_option(input, args, position, cx)?;
-        position += 1;
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    Ok(())
+/// Each option's parse: `name => |span| value`, where `value` is the `Option` to record
+/// (`None` for a value that was reported as wrong), `span` the keyword's span.
+macro_rules! options {
+    ($input:ident, $la:ident, $args:ident, $position:ident, $cx:ident;
+     $($name:ident => |$span:ident| $value:expr,)*) => {
+        $(
+            if $la.peek(kw::$name) {
+                let $span = $input.parse::<kw::$name>()?.span;
+                let value = $value;
+                set_once(&mut $args.$name, stringify!($name), ($span, $position), value, $cx);
+                return Ok(());
+            }
+        )*
+    };
 }
 
 fn parse_option(
@@ -161,91 +144,35 @@ fn parse_option(
     cx: &mut Errors,
 ) -> syn::Result<()> {
     let la = input.lookahead1();
-    if la.peek(kw::ttl) {
-        let span = input.parse::<kw::ttl>()?.span;
-        let value = duration(input, "ttl", span, cx)?;
-        set_once(&mut args.ttl, "ttl", (span, position), value, cx);
-    } else if la.peek(kw::tti) {
-        let span = input.parse::<kw::tti>()?.span;
-        let value = duration(input, "tti", span, cx)?;
-        set_once(&mut args.tti, "tti", (span, position), value, cx);
-    } else if la.peek(kw::stale) {
-        let span = input.parse::<kw::stale>()?.span;
-        let value = duration(input, "stale", span, cx)?;
-        set_once(&mut args.stale, "stale", (span, position), value, cx);
-    } else if la.peek(kw::capacity) {
-        let span = input.parse::<kw::capacity>()?.span;
-        let value = capacity(input, span, cx)?;
-        set_once(&mut args.capacity, "capacity", (span, position), value, cx);
-    } else if la.peek(kw::unbounded) {
-        let span = input.parse::<kw::unbounded>()?.span;
-        let value = flag(input, "unbounded", cx)?;
-        set_once(
-            &mut args.unbounded,
-            "unbounded",
-            (span, position),
-            value,
-            cx,
-        );
-    } else if la.peek(kw::key) {
-        let span = input.parse::<kw::key>()?.span;
-        equals(input, "key", span, "key = (id, lang.clone())")?;
-        let value = input.parse()?;
-        set_once(&mut args.key, "key", (span, position), Some(value), cx);
-    } else if la.peek(kw::name) {
-        let span = input.parse::<kw::name>()?.span;
-        let value = name(input, span, cx)?;
-        set_once(&mut args.name, "name", (span, position), value, cx);
-    } else if la.peek(kw::unless) {
-        let span = input.parse::<kw::unless>()?.span;
-        equals(input, "unless", span, "unless = Option::is_none")?;
-        let value = input.parse()?;
-        set_once(
-            &mut args.unless,
-            "unless",
-            (span, position),
-            Some(value),
-            cx,
-        );
-    } else if la.peek(kw::cache_errors) {
-        let span = input.parse::<kw::cache_errors>()?.span;
-        let value = flag(input, "cache_errors", cx)?;
-        set_once(
-            &mut args.cache_errors,
-            "cache_errors",
-            (span, position),
-            value,
-            cx,
-        );
-    } else if la.peek(kw::tags) {
-        let span = input.parse::<kw::tags>()?.span;
-        let value = tags(input, span)?;
-        set_once(&mut args.tags, "tags", (span, position), Some(value), cx);
-    } else if la.peek(kw::single_flight) {
-        let span = input.parse::<kw::single_flight>()?.span;
-        equals(input, "single_flight", span, "single_flight = false")?;
-        let value = boolean(input, "single_flight", cx)?;
-        set_once(
-            &mut args.single_flight,
-            "single_flight",
-            (span, position),
-            value,
-            cx,
-        );
-    } else if la.peek(kw::redis) {
-        let span = input.parse::<kw::redis>()?.span;
-        let value = flag(input, "redis", cx)?;
-        set_once(&mut args.redis, "redis", (span, position), value, cx);
-    } else if la.peek(kw::near) {
-        let span = input.parse::<kw::near>()?.span;
-        let value = duration(input, "near", span, cx)?;
-        set_once(&mut args.near, "near", (span, position), value, cx);
-    } else if input.peek(Ident::peek_any) {
-        unknown_option(input, cx)?;
-    } else {
-        return Err(la.error());
+    options! { input, la, args, position, cx;
+        ttl => |span| duration(input, "ttl", span, cx)?,
+        tti => |span| duration(input, "tti", span, cx)?,
+        stale => |span| duration(input, "stale", span, cx)?,
+        capacity => |span| capacity(input, span, cx)?,
+        unbounded => |_span| flag(input, "unbounded", cx)?,
+        key => |span| {
+            equals(input, "key", span, "key = (id, lang.clone())")?;
+            Some(input.parse()?)
+        },
+        name => |span| name(input, span, cx)?,
+        unless => |span| {
+            equals(input, "unless", span, "unless = Option::is_none")?;
+            Some(input.parse()?)
+        },
+        cache_errors => |_span| flag(input, "cache_errors", cx)?,
+        tags => |span| Some(tags(input, span)?),
+        single_flight => |span| {
+            equals(input, "single_flight", span, "single_flight = false")?;
+            boolean(input, "single_flight", cx)?
+        },
+        redis => |_span| flag(input, "redis", cx)?,
+        near => |span| duration(input, "near", span, cx)?,
     }
-    Ok(())
+    if input.peek(Ident::peek_any) {
+        unknown_option(input, cx)
+    } else {
+        Err(la.error())
+    }
 }
 
 /// Records an option's value, or reports the option's second occurrence.
@@ -407,7 +334,12 @@ fn unknown_option(input: ParseStream, cx: &mut Errors) -> syn::Result<()> {
         &ident,
         format!(
             "unknown option `{ident}`{hint}; the options are: {}",
-            LISTED.join(", ")
+            OPTIONS
+                .iter()
+                .copied()
+                .filter(listed)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     );
     if input.peek(Token![=]) {
@@ -429,31 +361,7 @@ fn suggest(unknown: &str) -> Option<&'static str> {
         "tag" => Some("tags"),
         _ => None,
     };
-    alias.or_else(|| {
-        OPTIONS
-            .iter()
-            .map(|known| (edit_distance(unknown, known), *known))
-            .filter(|(d, known)| *d <= 2 && *d < known.len())
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, known)| known)
-    })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    alias.or_else(|| closest(unknown, OPTIONS.iter().copied()))
 }
 
 /// Looks through the invisible groups that `macro_rules!` wraps around `$x:expr`.
@@ -467,12 +375,10 @@ fn peel(expr: &Expr) -> &Expr {
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, suggest};
+    use super::suggest;
 
     #[test]
     fn suggestions() {
-        assert_eq!(edit_distance("ttl", "ttl"), 0);
-        assert_eq!(edit_distance("tll", "ttl"), 1);
         assert_eq!(suggest("tll"), Some("ttl"));
         assert_eq!(suggest("capacty"), Some("capacity"));
         assert_eq!(suggest("size"), Some("capacity"));

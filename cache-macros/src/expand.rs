@@ -34,19 +34,20 @@
 //! function without a receiver would make it not). `refresh_f` takes that bound only when it
 //! has a receiver (the function without one may call it for a `stale` refresh).
 
-use crate::args::{Args, Capacity};
+use crate::args::Args;
 use crate::attrs::{Generated, allows, split_attrs};
 use crate::keys;
 use crate::model::{Function, Param, Place};
 use crate::signature::{
-    HelperNames, duration, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
+    HelperNames, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
 };
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
 use syn::ext::IdentExt;
 
 mod handles;
+mod settings;
 mod stale;
 
 /// What an expansion puts where: `here` replaces the function; `helpers` goes to an inherent
@@ -85,6 +86,13 @@ pub fn expand(func: &Function, args: &Args) -> Expansion {
         }
     }
 }
+
+/// The helpers' docs; `{}` is the link to the cached function.
+const INVALIDATE_DOC: &str =
+    "Removes the cached entry of {} for these arguments; `true` if one was there.";
+const INVALIDATE_ALL_DOC: &str = "Removes every cached entry of {}.";
+const REFRESH_DOC: &str =
+    "Runs the body of {} now, stores the result as a miss would, and returns it.";
 
 struct Gen<'f, 'a> {
     func: &'f Function<'a>,
@@ -254,7 +262,9 @@ impl<'f, 'a> Gen<'f, 'a> {
         let ticket = Ident::new("__memocache_ticket", Span::mixed_site());
         let hit = Ident::new("__memocache_v", Span::mixed_site());
         let miss = Ident::new("__memocache_t", Span::mixed_site());
-        let lookup_args = quote!(#cache, #mode, #policy, #config, #key);
+        let backend = self.backend();
+        let call =
+            quote!(::memocache::__private::Call::new(#cache, #mode, #policy, #backend, #config));
         let background = if refresh {
             None
         } else {
@@ -268,9 +278,9 @@ impl<'f, 'a> Gen<'f, 'a> {
             let run_async = Ident::new("run_async", ret_span);
             let lookup = match background {
                 Some(refresh) => {
-                    quote!(::memocache::__private::lookup_stale_async(#lookup_args, #refresh))
+                    quote!(#call.lookup_stale_async(#key, #refresh))
                 }
-                None => quote!(::memocache::__private::lookup_async(#lookup_args)),
+                None => quote!(#call.lookup_async(#key)),
             };
             (
                 quote!(#lookup.await),
@@ -280,9 +290,9 @@ impl<'f, 'a> Gen<'f, 'a> {
             let run = Ident::new("run", ret_span);
             let lookup = match background {
                 Some(refresh) => {
-                    quote!(::memocache::__private::lookup_stale(#lookup_args, #refresh))
+                    quote!(#call.lookup_stale(#key, #refresh))
                 }
-                None => quote!(::memocache::__private::lookup(#lookup_args)),
+                None => quote!(#call.lookup(#key)),
             };
             (lookup, quote!(#ticket.#run(#tags, #unless, move || #body)))
         };
@@ -298,13 +308,7 @@ impl<'f, 'a> Gen<'f, 'a> {
     }
 
     fn invalidate(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Invalidate);
-        let doc = format!(
-            "Removes the cached entry of {} for these arguments; `true` if one was there.",
-            self.link
-        );
-        let vis = &self.func.item.vis;
+        let head = self.helper_head(Generated::Invalidate, INVALIDATE_DOC);
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate;
         let receiver = self
@@ -324,53 +328,56 @@ impl<'f, 'a> Gen<'f, 'a> {
         let uses = keys::uses();
         let policy = keys::policy(self.func, self.args);
         let key = keys::key(self.func, self.args);
-        let invalidate_fn =
-            quote_spanned!(keys::ret_span(self.func)=> ::memocache::__private::invalidate);
+        let backend = self.backend();
+        let config = self.config();
+        let ret_span = keys::ret_span(self.func);
+        // The helpers of an `async fn` are `async` all the way down: a remote store is
+        // awaited, not blocked on.
+        let call = if self.func.is_async() {
+            let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate_async);
+            quote!(#invalidate::<#ret, _, _, _, _>(#cache, #policy, #backend, #config, #key).await)
+        } else {
+            let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate);
+            quote!(#invalidate::<#ret, _, _, _>(#cache, #policy, #backend, #config, #key))
+        };
         quote! {
-            #(#shared)*
-            #[doc = #doc]
-            #allows
-            #vis #asyncness fn #name #generics (#receiver #(#params),*) -> ::core::primitive::bool
+            #head
+            #asyncness fn #name #generics (#receiver #(#params),*) -> ::core::primitive::bool
             #where_clause
             {
                 #uses
-                #invalidate_fn::<#ret, _, _>(#cache, #policy, #key)
+                #call
             }
         }
     }
 
     fn invalidate_all(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Helper);
-        let doc = format!("Removes every cached entry of {}.", self.link);
-        let vis = &self.func.item.vis;
+        let head = self.helper_head(Generated::Helper, INVALIDATE_ALL_DOC);
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate_all;
         let cache = self.cache_call();
         let where_clause = self.helper_where(false, true, &[]);
+        let clear = if self.func.is_async() {
+            quote!(::memocache::__private::clear_async(#cache).await;)
+        } else {
+            quote!(#cache.clear();)
+        };
         quote! {
-            #(#shared)*
-            #[doc = #doc]
-            #allows
-            #vis #asyncness fn #name() #where_clause {
-                #cache.clear();
+            #head
+            #asyncness fn #name() #where_clause {
+                #clear
             }
         }
     }
 
     fn refresh(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Helper);
-        let doc = format!(
-            "Runs the body of {} now, stores the result as a miss would, and returns it.",
-            self.link
-        );
         let sig = &self.func.item.sig;
-        let safety = sig.unsafety.map(|_| {
-            let doc = format!("# Safety\n\nAs for {}.", self.link);
-            quote!(#[doc = ""] #[doc = #doc])
-        });
-        let vis = &self.func.item.vis;
+        let doc = if sig.unsafety.is_some() {
+            format!("{REFRESH_DOC}\n\n# Safety\n\nAs for {{}}.")
+        } else {
+            REFRESH_DOC.to_owned()
+        };
+        let head = self.helper_head(Generated::Helper, &doc);
         let (asyncness, unsafety, name) = (&sig.asyncness, &sig.unsafety, &self.refresh);
         let generics = &sig.generics;
         let where_clause = self.helper_where(true, self.func.receiver.is_some(), &[]);
@@ -378,16 +385,24 @@ impl<'f, 'a> Gen<'f, 'a> {
         let output = &sig.output;
         let call = self.cached_call(true);
         quote! {
-            #(#shared)*
-            #[doc = #doc]
-            #safety
-            #allows
-            #vis #asyncness #unsafety fn #name #generics (#inputs) #output
+            #head
+            #asyncness #unsafety fn #name #generics (#inputs) #output
             #where_clause
             {
                 #call
             }
         }
+    }
+
+    /// What every helper starts with: the user's `cfg`s and lint levels, its doc (`doc`, with
+    /// `{}` for the link to the function), the lints the expansion allows there, and the
+    /// function's visibility.
+    fn helper_head(&self, kind: Generated, doc: &str) -> TokenStream {
+        let shared = &self.shared_attrs;
+        let allows = allows(kind);
+        let doc = doc.replace("{}", &self.link);
+        let vis = &self.func.item.vis;
+        quote!(#(#shared)* #[doc = #doc] #allows #vis)
     }
 
     /// `worker(self, a, b)`, through `Self::` in an impl, in `unsafe` as the function
@@ -427,54 +442,5 @@ impl<'f, 'a> Gen<'f, 'a> {
         let params = self.func.params.iter().map(plain_param);
         let all = receiver.into_iter().chain(params);
         quote!(#(#all),*)
-    }
-
-    /// The store's configuration, as a closure that runs once, when the store is made.
-    fn config(&self) -> TokenStream {
-        let args = self.args;
-        let mut chain = TokenStream::new();
-        for (name, slot) in [
-            ("ttl", &args.ttl),
-            ("tti", &args.tti),
-            ("stale", &args.stale),
-        ] {
-            if let Some(d) = &slot.value {
-                let method = Ident::new(name, slot.span.unwrap_or_else(Span::call_site));
-                let d = duration(d);
-                chain.extend(quote!(.#method(#d)));
-            }
-        }
-        match &args.capacity.value {
-            Some(Capacity::Lit(n, span)) => {
-                let mut n = Literal::usize_unsuffixed(*n);
-                n.set_span(*span);
-                chain.extend(quote!(.capacity(#n)));
-            }
-            Some(Capacity::Expr(e)) => chain.extend(quote!(.capacity(#e))),
-            None => {}
-        }
-        if args.unbounded.present() {
-            chain.extend(quote!(.unbounded()));
-        }
-        if let Some(on) = &args.single_flight.value {
-            chain.extend(quote!(.single_flight(#on)));
-        }
-        if args.tags.value.as_ref().is_some_and(|t| !t.is_empty()) {
-            chain.extend(quote!(.tagged()));
-        }
-        if chain.is_empty() {
-            quote!(::memocache::__private::Config::new)
-        } else {
-            quote!(|| ::memocache::__private::Config::new() #chain)
-        }
-    }
-
-    fn tags(&self) -> TokenStream {
-        match &self.args.tags.value {
-            Some(tags) if !tags.is_empty() => {
-                quote!([#(::memocache::__private::tag(&#tags)),*])
-            }
-            _ => quote!(()),
-        }
     }
 }

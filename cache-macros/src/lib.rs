@@ -42,7 +42,9 @@ mod impl_block;
 mod invalidates;
 mod keys;
 mod model;
+mod names;
 mod signature;
+mod spelling;
 mod validate;
 
 // The documentation is on the re-export, `memocache::cached`, where users meet the
@@ -76,7 +78,11 @@ fn cached_attr(
     attr: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    match model::parse_item(item.clone()) {
+    match model::parse_item(
+        item.clone(),
+        "cached",
+        "it cannot go on a declaration without one",
+    ) {
         Ok(item_fn) => expand_cached(attr, &item_fn, None).here,
         Err(e) => {
             let mut cx = ctxt::Errors::default();

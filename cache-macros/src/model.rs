@@ -6,35 +6,31 @@
 //! reference to the user's syn node, so errors and generated tokens keep their spans.
 
 use crate::args::Args;
+use crate::names::names_in;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote};
 use std::collections::BTreeSet;
 use syn::ext::IdentExt;
 use syn::visit::{self, Visit};
 use syn::{
-    FnArg, Ident, Item, ItemFn, Lifetime, Lit, Pat, PatIdent, PatType, Receiver, ReturnType,
+    FnArg, Ident, Item, ItemFn, Lifetime, Pat, PatIdent, PatType, Receiver, ReturnType,
     TraitItemFn, Type,
 };
 
-/// Parses the item under `#[cached]`: a function with a body, or an error on whatever
-/// else it is.
-pub fn parse_item(tokens: TokenStream) -> syn::Result<ItemFn> {
+/// Parses the item under `#[attribute]`: a function with a body, or an error on whatever
+/// else it is (`why_a_body`: what the attribute needs the body for).
+pub fn parse_item(tokens: TokenStream, attribute: &str, why_a_body: &str) -> syn::Result<ItemFn> {
+    let not_a_function = format!("#[{attribute}] goes on a function");
     match syn::parse2::<Item>(tokens.clone()) {
         Ok(Item::Fn(item)) => Ok(item),
         Ok(Item::Verbatim(_)) | Err(_) => match syn::parse2::<TraitItemFn>(tokens) {
             Ok(decl) if decl.default.is_none() => Err(syn::Error::new_spanned(
                 &decl.sig,
-                "#[cached] needs the function's body: it cannot go on a declaration without one",
+                format!("#[{attribute}] needs the function's body: {why_a_body}"),
             )),
-            _ => Err(syn::Error::new(
-                Span::call_site(),
-                "#[cached] goes on a function",
-            )),
+            _ => Err(syn::Error::new(Span::call_site(), not_a_function)),
         },
-        Ok(other) => Err(syn::Error::new_spanned(
-            item_head(&other),
-            "#[cached] goes on a function",
-        )),
+        Ok(other) => Err(syn::Error::new_spanned(item_head(&other), not_a_function)),
     }
 }
 
@@ -145,7 +141,7 @@ impl<'a> Function<'a> {
         };
         let key_names = args.key.value.as_ref().map(|key| {
             let mut names = BTreeSet::new();
-            mentioned_names(key.to_token_stream(), &mut names);
+            names.extend(names_in(key.to_token_stream()));
             names
         });
         let place = match known {
@@ -188,7 +184,7 @@ impl<'a> Function<'a> {
             return true;
         };
         let mut names = BTreeSet::new();
-        mentioned_names(self.item.block.to_token_stream(), &mut names);
+        names.extend(names_in(self.item.block.to_token_stream()));
         names.contains(&ident.unraw().to_string())
     }
 
@@ -229,14 +225,14 @@ pub fn peel(ty: &Type) -> &Type {
     }
 }
 
-fn is_unit(ty: &Type) -> bool {
+pub fn is_unit(ty: &Type) -> bool {
     matches!(peel(ty), Type::Tuple(t) if t.elems.is_empty())
 }
 
 /// `Result`, `io::Result`, `std::result::Result`, `anyhow::Result`...: any path whose last
 /// segment is `Result`. An alias named otherwise is a plain value (use `cache_errors` off
 /// and an `unless` if that matters).
-fn is_result(ty: &Type) -> bool {
+pub fn is_result(ty: &Type) -> bool {
     match peel(ty) {
         Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
         _ => false,
@@ -268,58 +264,6 @@ fn tokens_mention(tokens: TokenStream, name: &str) -> bool {
         TokenTree::Group(g) => tokens_mention(g.stream(), name),
         _ => false,
     })
-}
-
-/// The names an expression may read: every identifier that is not a field, method or path
-/// continuation (`a.b`, `a.b()`, `a::b`), plus the captures of format strings
-/// (`"{symbol}"`, `"{symbol:?}"`). A name after `..` or `..=` is read (`&s[..n]`, `0..n`,
-/// `S { ..base }`). A superset is harmless (the extra parameter is unused in
-/// `invalidate_f`); a miss would make `invalidate_f` fail to compile.
-fn mentioned_names(tokens: TokenStream, names: &mut BTreeSet<String>) {
-    // How many `.` and `:` came right before this token: one `.` makes a field or method.
-    let mut dots = 0;
-    let mut colons = 0;
-    for tt in tokens {
-        let mut dot = false;
-        let mut colon = false;
-        match tt {
-            TokenTree::Group(g) => mentioned_names(g.stream(), names),
-            TokenTree::Ident(ident) => {
-                if dots != 1 && colons < 2 {
-                    names.insert(ident.unraw().to_string());
-                }
-            }
-            TokenTree::Punct(p) => {
-                dot = p.as_char() == '.';
-                colon = p.as_char() == ':';
-            }
-            TokenTree::Literal(lit) => {
-                if let Lit::Str(s) = Lit::new(lit) {
-                    format_captures(&s.value(), names);
-                }
-            }
-        }
-        dots = if dot { dots + 1 } else { 0 };
-        colons = if colon { colons + 1 } else { 0 };
-    }
-}
-
-/// The named arguments of a format string: `{name}`, `{name:?}`, `{name:>8}`; `{{` escapes.
-fn format_captures(text: &str, names: &mut BTreeSet<String>) {
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        rest = &rest[open + 1..];
-        if let Some(after) = rest.strip_prefix('{') {
-            rest = after;
-            continue;
-        }
-        let end = rest.find(['}', ':']).unwrap_or(rest.len());
-        let name = rest[..end].trim();
-        if syn::parse_str::<Ident>(name).is_ok() {
-            names.insert(name.to_owned());
-        }
-        rest = &rest[end..];
-    }
 }
 
 /// Adds the lifetimes that `ty` names to `out`.

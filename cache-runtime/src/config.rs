@@ -22,6 +22,20 @@ pub struct Config {
     pub(crate) tagged: bool,
 }
 
+/// The setters of the duration settings, one alike the other.
+macro_rules! durations {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, d: Duration) -> Self {
+                self.$name = Some(d);
+                self
+            }
+        )*
+    };
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self::new()
@@ -41,23 +55,13 @@ impl Config {
             tagged: false,
         }
     }
-    /// An entry is a miss once `d` has passed since it was stored.
-    #[must_use]
-    pub fn ttl(mut self, d: Duration) -> Self {
-        self.ttl = Some(d);
-        self
-    }
-    /// An entry is a miss once `d` has passed since it was last stored or hit.
-    #[must_use]
-    pub fn tti(mut self, d: Duration) -> Self {
-        self.tti = Some(d);
-        self
-    }
-    /// For `d` after the `ttl` runs out, the old value is served while one refresh runs.
-    #[must_use]
-    pub fn stale(mut self, d: Duration) -> Self {
-        self.stale = Some(d);
-        self
+    durations! {
+        /// An entry is a miss once `d` has passed since it was stored.
+        ttl,
+        /// An entry is a miss once `d` has passed since it was last stored or hit.
+        tti,
+        /// For `d` after the `ttl` runs out, the old value is served while one refresh runs.
+        stale,
     }
     /// Keeps at most `n` entries (0 keeps none).
     #[must_use]

@@ -81,7 +81,7 @@ impl<K, V> Flight<K, V> {
     }
 
     /// Whether the calling thread started this run (a same-key recursion).
-    pub(crate) fn led_by_current_thread(&self) -> bool {
+    pub(crate) fn started_on_this_thread(&self) -> bool {
         self.owner.is_some() && self.owner == me()
     }
 

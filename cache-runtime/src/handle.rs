@@ -1,45 +1,16 @@
 //! The cache handle behind each cached function, and the process-wide registry of them.
 
+use crate::backend::Backend;
+use crate::cache::{Cache, ErasedCache};
 use crate::config::Config;
+use crate::key::StoredKey;
 use crate::ongoing::{self, Scope};
+use crate::policy::StoredValue;
 use crate::stats::CacheStats;
-use crate::store::Store;
 use std::any::Any;
 use std::fmt;
-use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
-
-/// What the handle and the registry need of a store, whatever its key and value types.
-pub(crate) trait ErasedStore: Any + Send + Sync {
-    fn len(&self) -> usize;
-    fn clear(&self);
-    fn invalidate_tag(&self, tag: &str) -> usize;
-    fn stats(&self) -> CacheStats;
-    fn id(&self) -> usize;
-}
-
-impl<K, V> ErasedStore for Store<K, V>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    fn len(&self) -> usize {
-        Store::len(self)
-    }
-    fn clear(&self) {
-        Store::clear(self);
-    }
-    fn invalidate_tag(&self, tag: &str) -> usize {
-        Store::invalidate_tag(self, tag)
-    }
-    fn stats(&self) -> CacheStats {
-        Store::stats(self)
-    }
-    fn id(&self) -> usize {
-        Store::id(self)
-    }
-}
 
 /// The handle of one cached function's cache: its name, size and statistics.
 ///
@@ -66,14 +37,14 @@ where
 /// ```
 pub struct CacheHandle {
     name: &'static str,
-    /// The store, once the function was first called; `None` under `MEMOCACHE_DISABLE`.
-    primary: OnceLock<Option<&'static dyn ErasedStore>>,
-    /// Stores of other key or value types: the `Self` type of a function in an `impl` block
+    /// The cache, once the function was first called; `None` under `MEMOCACHE_DISABLE`.
+    primary: OnceLock<Option<&'static dyn ErasedCache>>,
+    /// Caches of other key or value types: the `Self` type of a function in an `impl` block
     /// has a handle of its own, but a generic trait's parameters, say, do not.
-    others: Mutex<Vec<&'static dyn ErasedStore>>,
-    /// The primary store's place in each thread's fronts (`usize::MAX`: it has none).
-    front: AtomicUsize,
-    errors: AtomicU64,
+    others: Mutex<Vec<&'static dyn ErasedCache>>,
+    /// The primary cache's place in each thread's list of copy tables (`usize::MAX`: it has
+    /// none).
+    copies: AtomicUsize,
 }
 
 /// Every handle whose store exists, in the order they were first used.
@@ -90,8 +61,7 @@ impl CacheHandle {
             name,
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
-            front: AtomicUsize::new(usize::MAX),
-            errors: AtomicU64::new(0),
+            copies: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -105,7 +75,7 @@ impl CacheHandle {
     /// How many entries the cache holds (expired ones not yet purged included).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.each_store(ErasedStore::len).sum()
+        self.each_cache(ErasedCache::len).sum()
     }
 
     /// Whether the cache holds no entry.
@@ -118,27 +88,36 @@ impl CacheHandle {
     #[must_use]
     pub fn stats(&self) -> CacheStats {
         let mut total = CacheStats::default();
-        for s in self.each_store(ErasedStore::stats) {
+        for s in self.each_cache(ErasedCache::stats) {
             total.add(&s);
         }
-        total.errors += self.errors.load(Ordering::Relaxed);
         total
     }
 
-    /// Removes every entry (counted as invalidations). Runs in progress do not store their
-    /// results, which were computed before the clear.
+    /// Removes every entry (counted as invalidations), in the remote store too where the
+    /// cache has one. Runs in progress do not store their results, which were computed
+    /// before the clear.
     pub fn clear(&self) {
-        let _ongoing = ongoing::begin(Scope::Stores(self.each_store(ErasedStore::id).collect()));
-        for () in self.each_store(ErasedStore::clear) {}
+        let _ongoing = ongoing::begin(Scope::Stores(self.each_cache(ErasedCache::id).collect()));
+        for () in self.each_cache(ErasedCache::clear) {}
+    }
+
+    /// The `async` form of [`CacheHandle::clear`]: a remote store is awaited, not blocked on.
+    pub(crate) async fn clear_async(&self) {
+        let caches: Vec<&'static dyn ErasedCache> = self.each_cache(|c| c).collect();
+        let _ongoing = ongoing::begin(Scope::Stores(caches.iter().map(|c| c.id()).collect()));
+        for c in caches {
+            c.clear_async().await;
+        }
     }
 
     pub(crate) fn invalidate_tag(&self, tag: &str) -> usize {
-        self.each_store(|s| s.invalidate_tag(tag)).sum()
+        self.each_cache(|c| c.invalidate_tag(tag)).sum()
     }
 
-    fn each_store<'a, T>(
+    fn each_cache<'a, T>(
         &'a self,
-        f: impl Fn(&'static dyn ErasedStore) -> T + 'a,
+        f: impl Fn(&'static dyn ErasedCache) -> T + 'a,
     ) -> impl Iterator<Item = T> + 'a {
         let others = self
             .others
@@ -149,89 +128,102 @@ impl CacheHandle {
         primary.into_iter().chain(others).map(f)
     }
 
-    /// The store for keys `K` and values `V`, created on first use with `config()`; `None`
-    /// when caching is disabled.
+    /// The cache for keys `K` and values `V`, created on first use with `config()` and
+    /// `backend`; `None` when caching is disabled.
     #[inline]
-    pub(crate) fn store<K, V>(&'static self, config: fn() -> Config) -> Option<&'static Store<K, V>>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    pub(crate) fn cache<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+        &'static self,
+        backend: B,
+        config: fn() -> Config,
+    ) -> Option<&'static Cache<K, V>> {
         match self.primary.get() {
-            Some(Some(s)) => Some(typed(*s).unwrap_or_else(|| self.other(config))),
+            Some(Some(c)) => Some(typed(*c).unwrap_or_else(|| self.other(backend, config))),
             Some(None) => None,
-            None => self.init(config),
+            None => self.init(backend, config),
         }
     }
 
-    /// Where the calling thread's copies of the primary store's entries are, if it keeps any.
+    /// Where the calling thread's copies of the primary cache's entries are, if it keeps
+    /// any.
     #[inline]
-    pub(crate) fn front(&self) -> Option<usize> {
-        let id = self.front.load(Ordering::Relaxed);
+    pub(crate) fn copies(&self) -> Option<usize> {
+        let id = self.copies.load(Ordering::Relaxed);
         (id != usize::MAX).then_some(id)
     }
 
-    /// The store for `K` and `V` if the function was called already.
-    pub(crate) fn existing_store<K: 'static, V: 'static>(
+    /// The cache for `K` and `V` if the function was called already.
+    pub(crate) fn existing_cache<K: 'static, V: 'static>(
         &'static self,
-    ) -> Option<&'static Store<K, V>> {
+    ) -> Option<&'static Cache<K, V>> {
         let primary = (*self.primary.get()?)?;
         typed(primary).or_else(|| {
             let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-            others.iter().find_map(|s| typed(*s))
+            others.iter().find_map(|c| typed(*c))
         })
     }
 
     #[cold]
-    fn init<K, V>(&'static self, config: fn() -> Config) -> Option<&'static Store<K, V>>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    fn init<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+        &'static self,
+        backend: B,
+        config: fn() -> Config,
+    ) -> Option<&'static Cache<K, V>> {
         let primary = *self.primary.get_or_init(|| {
             if *DISABLED {
                 return None;
             }
-            let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config(), true)));
-            if let Some(id) = store.front_id() {
-                self.front.store(id, Ordering::Release);
+            let cache = self.make::<K, V, B>(backend, config, true);
+            if let Some(id) = cache.store.copies_id() {
+                self.copies.store(id, Ordering::Release);
             }
-            // Registered before the store is published: once a caller can store an entry,
+            // Registered before the cache is published: once a caller can store an entry,
             // `clear_all` and `invalidate_tag` find the cache (no run can begin before the
-            // store is published, so one that finds it registered but not yet published has
+            // cache is published, so one that finds it registered but not yet published has
             // nothing to drop).
             REGISTRY
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(self);
-            let store: &'static dyn ErasedStore = store;
-            Some(store)
+            let cache: &'static dyn ErasedCache = cache;
+            Some(cache)
         });
-        // Another thread may have created the store for other types (a generic `impl`).
-        Some(typed(primary?).unwrap_or_else(|| self.other(config)))
+        // Another thread may have created the cache for other types (a generic `impl`).
+        Some(typed(primary?).unwrap_or_else(|| self.other(backend, config)))
     }
 
     #[cold]
-    fn other<K, V>(&'static self, config: fn() -> Config) -> &'static Store<K, V>
-    where
-        K: Hash + Eq + Clone + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
-    {
+    fn other<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+        &'static self,
+        backend: B,
+        config: fn() -> Config,
+    ) -> &'static Cache<K, V> {
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = others.iter().find_map(|s| typed(*s)) {
-            return s;
+        if let Some(c) = others.iter().find_map(|c| typed(*c)) {
+            return c;
         }
-        // Only the primary store's copies are looked for (`CacheHandle::front`).
-        let store: &'static Store<K, V> = Box::leak(Box::new(Store::new(&config(), false)));
-        others.push(store);
-        store
+        // Only the primary cache's copies are looked for (`CacheHandle::copies`).
+        let cache = self.make::<K, V, B>(backend, config, false);
+        others.push(cache);
+        cache
+    }
+
+    /// A new cache of this handle, leaked: it lives as long as the process.
+    fn make<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+        &'static self,
+        backend: B,
+        config: fn() -> Config,
+        copies: bool,
+    ) -> &'static Cache<K, V> {
+        let config = config();
+        let remote = backend.remote(self.name, &config);
+        Box::leak(Box::new(Cache::new(&config, copies, remote)))
     }
 }
 
-/// The store behind `s`, if it is the one for keys `K` and values `V`.
+/// The cache behind `c`, if it is the one for keys `K` and values `V`.
 #[inline]
-fn typed<K: 'static, V: 'static>(s: &'static dyn ErasedStore) -> Option<&'static Store<K, V>> {
-    let any: &'static dyn Any = s;
+fn typed<K: 'static, V: 'static>(c: &'static dyn ErasedCache) -> Option<&'static Cache<K, V>> {
+    let any: &'static dyn Any = c;
     any.downcast_ref()
 }
 

@@ -10,6 +10,11 @@
 use std::borrow::Borrow;
 use std::hash::Hash;
 
+/// What a store keeps as a key: the bounds of an owned key, under one name.
+pub(crate) trait StoredKey: Hash + Eq + Clone + Send + Sync + 'static {}
+
+impl<T: Hash + Eq + Clone + Send + Sync + 'static> StoredKey for T {}
+
 /// A key as a call has it: hashes like its owned form, compares with it, and becomes it.
 pub trait KeyRef: Hash {
     /// What the store keeps.

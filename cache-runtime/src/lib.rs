@@ -4,27 +4,55 @@
 //! the code `#[cached]` generates calls this crate's hidden `__private` module through the
 //! facade.
 //!
-//! - [`store`](self) (private): sharded stores, exact LRU per shard, TTL/TTI, amortised purge;
-//! - `front` (private): each thread's copies of the entries it read lately, which answer
-//!   repeated hits with no lock and no shared write;
-//! - single-flight: one run of the body per missing key, sync and async;
+//! # Words
+//!
+//! Each of these means one thing, here and in every file of the runtime:
+//!
+//! - **entry**: a key and its value in a store's shard.
+//! - **copy**: a thread's copy of an entry, which answers that thread's repeated hits with
+//!   no lock and no shared write (`copies.rs`).
+//! - **front**: the most recently used end of a shard's LRU list; the *front quarter* is
+//!   the part of the list whose entries a hit does not move (`store/order.rs`).
+//! - **flight**: one run of the body for one key, which the callers of that key join and
+//!   wait for while it sits in its shard's table (`flight.rs`).
+//! - **ticket**: the right and duty to run the body for one key, which a lookup hands to the
+//!   caller that must run it (`call/ticket.rs`).
+//! - **lead**: what the ticket's holder does to the flight: it runs the body for the
+//!   callers that join it (it is the flight's *leader*; they are its *waiters*).
+//!
+//! # Layers
+//!
+//! Each layer uses only those below it; no two files use each other.
+//!
+//! | layer | files | what |
+//! |---|---|---|
+//! | calls | `call/` (`mod.rs` lookups, `ticket.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
+//! | caches | `handle.rs`, `per_self.rs`, `ongoing.rs`, `cache.rs`, `backend.rs`, `remote.rs` | the registry, a handle per function (per `Self` type in an `impl`), a cache = the store + a remote tier, the backend seam; `redis/` (feature) |
+//! | store | `store/` (`mod.rs`, `shard.rs`, `order.rs`, `expiry.rs`), `flight.rs`, `copies.rs`, `tags.rs` | in-memory entries, flights, per-thread copies, tag index; nothing of calls or remote tiers |
+//! | leaves | `sync.rs`, `layout.rs`, `clock.rs`, `key.rs`, `policy.rs`, `config.rs`, `stats.rs`, `bypass.rs` | primitives, keys, what is stored, settings, counters |
+//!
+//! # Public items
+//!
 //! - [`CacheHandle`], [`caches`], [`clear_all`], [`invalidate_tag`]: the registry and tags;
-//! - [`CacheStats`]: counters kept inside each shard, under the lock a call holds anyway, and
-//!   per thread for the hits a front answers;
+//! - [`CacheStats`]: counters kept inside each shard, under the lock a call holds anyway,
+//!   and per thread for the hits a copy answers; a miss counts where the body runs;
 //! - [`bypass`] and `MEMOCACHE_DISABLE`: run the bodies, store nothing;
 //! - [`testing::advance_clock`]: move the cache clock, never sleep through a TTL in a test.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod backend;
 mod bypass;
+mod cache;
 mod call;
 mod clock;
 mod config;
+mod copies;
 mod flight;
-mod front;
 mod handle;
 mod invalidates;
 mod key;
+mod layout;
 #[cfg(all(test, shuttle))]
 mod model_tests;
 mod ongoing;
@@ -32,6 +60,7 @@ mod per_self;
 mod policy;
 #[cfg(feature = "redis")]
 pub mod redis;
+mod remote;
 mod stats;
 mod store;
 mod sync;
@@ -69,9 +98,9 @@ pub mod testing {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::backend::{Backend, Memory};
     pub use crate::call::{
-        Lookup, Mode, Tags, Ticket, invalidate, lookup, lookup_async, lookup_stale,
-        lookup_stale_async, never, tag,
+        Call, Lookup, Mode, Tags, Ticket, clear_async, invalidate, invalidate_async, never, tag,
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
@@ -81,6 +110,7 @@ pub mod __private {
     pub use crate::policy::{
         IsResult, OkOf, OkOnly, OkShared, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
     };
+    pub use crate::remote::{BoxFuture, Fetched, Lease, Remote};
 
     /// A cache handle for a `static` (see [`CacheHandle`]).
     #[must_use]

@@ -8,13 +8,14 @@
 //!     cargo test -p cache-runtime --release --lib model_tests
 //! ```
 //!
-//! Each test drives the runtime as generated code does (`lookup`, then `Ticket::run`, and
+//! Each test drives the runtime as generated code does (`Call::lookup`, then `Ticket::run`, and
 //! `invalidate`), with a body that reads a source value and yields to the scheduler, so that
 //! invalidations land at every point of a run. What must hold, from API.md: a call that
 //! starts after an invalidation returned gets a value from a body run that started after it;
 //! a panic in the body leaves no waiter hanging; a cancelled run stores nothing.
 
-use crate::call::{Lookup, Mode, Ticket, invalidate, lookup, never};
+use crate::backend::Memory;
+use crate::call::{Call, Lookup, Mode, Ticket, invalidate, never};
 use crate::config::Config;
 use crate::handle::CacheHandle;
 use crate::policy::Plain;
@@ -47,7 +48,7 @@ fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
     let handle: &'static CacheHandle = Box::leak(Box::new(CacheHandle::new("model")));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
-    let _ = handle.store::<u64, u64>(config);
+    let _ = handle.cache::<u64, u64, Memory>(Memory, config);
     handle
 }
 
@@ -63,7 +64,7 @@ fn sharded() -> Config {
 /// `f(k)` as generated code calls it; the body reads the source, yields, and may panic.
 fn call(handle: &'static CacheHandle, config: fn() -> Config, world: &World, panics: bool) -> u64 {
     let ticket: Ticket<u64, Plain, u64, u64> =
-        match lookup::<u64, u64, Plain, _>(handle, Mode::Lookup, Plain, config, &7_u64) {
+        match Call::new(handle, Mode::Lookup, Plain, Memory, config).lookup(&7_u64) {
             Lookup::Hit(v) => return v,
             Lookup::Miss(t) => t,
         };
@@ -79,7 +80,7 @@ fn call(handle: &'static CacheHandle, config: fn() -> Config, world: &World, pan
 /// A write: the source changes, the key is invalidated, and the new version is published.
 fn write(handle: &'static CacheHandle, world: &World) {
     let v = world.source.fetch_add(1, SeqCst) + 1;
-    invalidate::<u64, Plain, _>(handle, Plain, &7_u64);
+    invalidate::<u64, Plain, Memory, _>(handle, Plain, Memory, small, &7_u64);
     world.published.fetch_max(v, SeqCst);
 }
 
@@ -205,7 +206,7 @@ fn tagged() -> Config {
 /// `f(k)` of a tagged cache whose body is `body`: as generated code calls it.
 fn tagged_call(handle: &'static CacheHandle, body: impl FnOnce() -> u64) -> u64 {
     let ticket: Ticket<u64, Plain, u64, u64> =
-        match lookup::<u64, u64, Plain, _>(handle, Mode::Lookup, Plain, tagged, &7_u64) {
+        match Call::new(handle, Mode::Lookup, Plain, Memory, tagged).lookup(&7_u64) {
             Lookup::Hit(v) => return v,
             Lookup::Miss(t) => t,
         };

@@ -12,6 +12,11 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+/// What a store keeps as a value: the bounds of a stored value, under one name.
+pub(crate) trait StoredValue: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> StoredValue for T {}
+
 /// How a return type `R` maps to what the store keeps.
 #[diagnostic::on_unimplemented(
     message = "`{R}` cannot be cached this way",
@@ -58,38 +63,34 @@ impl<R: Clone + Send + Sync + 'static> Policy<R> for Plain {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OkOnly;
 
-impl<T: Clone + Send + Sync + 'static, E> Policy<Result<T, E>> for OkOnly {
-    type Stored = T;
-    #[inline]
-    fn keep(result: &Result<T, E>) -> Option<T> {
-        result.as_ref().ok().cloned()
-    }
-    #[inline]
-    fn restore(stored: T) -> Result<T, E> {
-        Ok(stored)
-    }
-}
-
 /// [`OkOnly`] for an error type that is `Clone + Send + Sync + 'static`: an `Err` is not
 /// stored either, but the callers that waited for the run get a clone of it instead of each
 /// running the body again (N callers against a failing database make one query, not N).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OkShared;
 
-impl<T, E> Policy<Result<T, E>> for OkShared
-where
-    T: Clone + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
-{
-    type Stored = T;
-    #[inline]
-    fn keep(result: &Result<T, E>) -> Option<T> {
-        result.as_ref().ok().cloned()
-    }
-    #[inline]
-    fn restore(stored: T) -> Result<T, E> {
-        Ok(stored)
-    }
+/// The policy of a `Result` of which `Ok` alone is stored, for a policy type, the bounds its
+/// error type needs and what it does with an `Err` for the callers that waited for the run:
+/// one body for [`OkOnly`] (nothing: the [`Policy`] defaults) and [`OkShared`].
+macro_rules! ok_policy {
+    ($policy:ident, [$($error_bounds:tt)*], { $($sharing:tt)* }) => {
+        impl<T: Clone + Send + Sync + 'static, E: $($error_bounds)*> Policy<Result<T, E>> for $policy {
+            type Stored = T;
+            #[inline]
+            fn keep(result: &Result<T, E>) -> Option<T> {
+                result.as_ref().ok().cloned()
+            }
+            #[inline]
+            fn restore(stored: T) -> Result<T, E> {
+                Ok(stored)
+            }
+            $($sharing)*
+        }
+    };
+}
+
+ok_policy!(OkOnly, [], {});
+ok_policy!(OkShared, [Clone + Send + Sync + 'static], {
     fn share_error(result: &Result<T, E>) -> Option<Arc<dyn Any + Send + Sync>> {
         let e = result.as_ref().err()?;
         Some(Arc::new(e.clone()))
@@ -97,7 +98,7 @@ where
     fn shared_error(shared: &(dyn Any + Send + Sync)) -> Option<Result<T, E>> {
         shared.downcast_ref::<E>().map(|e| Err(e.clone()))
     }
-}
+});
 
 /// A value that a cache can keep: `Clone + Send + Sync + 'static`. The bound a return type
 /// fails with, in these words, when it cannot be stored.

@@ -3,7 +3,7 @@
 //! `refresh_f` and `f_cache`, and `where Self: Sized` on the helpers (see `expand.rs`).
 
 use super::Gen;
-use crate::attrs::{Generated, allows};
+use crate::attrs::Generated;
 use crate::model::Place;
 use crate::signature::{sibling, where_clause};
 use proc_macro2::{Span, TokenStream};
@@ -64,10 +64,10 @@ impl Gen<'_, '_> {
     }
 
     pub(super) fn cache(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Helper);
-        let doc = format!("The cache of {}: its name, size and statistics.", self.link);
-        let vis = &self.func.item.vis;
+        let head = self.helper_head(
+            Generated::Helper,
+            "The cache of {}: its name, size and statistics.",
+        );
         let name = &self.cache;
         let where_clause = self.helper_where(false, true, &[]);
         let body = if self.func.in_impl {
@@ -93,12 +93,10 @@ impl Gen<'_, '_> {
             }
         };
         quote! {
-            #(#shared)*
-            #[doc = #doc]
             #[must_use]
             #[inline]
-            #allows
-            #vis fn #name() -> &'static ::memocache::CacheHandle #where_clause {
+            #head
+            fn #name() -> &'static ::memocache::CacheHandle #where_clause {
                 #body
             }
         }

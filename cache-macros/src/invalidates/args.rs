@@ -17,7 +17,7 @@ use crate::ctxt::Errors;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprPath, Ident, Token, token};
 
@@ -102,27 +102,16 @@ pub struct List {
 impl List {
     /// Parses the attribute's tokens. Every error goes to `cx`; what parsed is returned.
     pub fn parse(tokens: TokenStream, cx: &mut Errors) -> List {
-        let mut list = List::default();
-        let parser = |input: ParseStream| parse_items(input, &mut list, cx);
-        if let Err(e) = parser.parse2(tokens) {
-            cx.push(e);
-        }
-        list
+        crate::ctxt::parse_list(tokens, cx, parse_item)
     }
 }
 
-fn parse_items(input: ParseStream, list: &mut List, cx: &mut Errors) -> syn::Result<()> {
-    while !input.is_empty() {
-        parse_item(input, list, cx)?;
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    Ok(())
-}
-
-fn parse_item(input: ParseStream, list: &mut List, cx: &mut Errors) -> syn::Result<()> {
+fn parse_item(
+    input: ParseStream,
+    list: &mut List,
+    _position: usize,
+    cx: &mut Errors,
+) -> syn::Result<()> {
     // A keyword followed by parentheses is a target (`all(..)`, `tag(..)`, or a cached
     // function named `before`); alone, it is a flag.
     let call = input.peek2(token::Paren);
@@ -282,11 +271,7 @@ fn not_called(path: &ExprPath, cx: &mut Errors) {
         .path
         .get_ident()
         .map(Ident::to_string)
-        .and_then(|name| {
-            ["before", "always"]
-                .into_iter()
-                .find(|flag| edit_distance(&name, flag) <= 2)
-        });
+        .and_then(|name| crate::spelling::closest(&name, ["before", "always"]));
     let message = match flag {
         Some(flag) => format!("unknown flag `{shown}` (did you mean `{flag}`?); {EXPECTED}"),
         None if shown == "all" => {
@@ -305,23 +290,6 @@ fn not_called(path: &ExprPath, cx: &mut Errors) {
         ),
     };
     cx.spanned(path, message);
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -23,7 +23,11 @@ use proc_macro2::TokenStream;
 pub fn invalidates_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Errors::default();
     let list = args::List::parse(attr, &mut cx);
-    let item_fn = match model::parse_item(item.clone()) {
+    let item_fn = match crate::model::parse_item(
+        item.clone(),
+        "invalidates",
+        "it runs the invalidations after it",
+    ) {
         Ok(item_fn) => item_fn,
         Err(e) => {
             cx.push(e);

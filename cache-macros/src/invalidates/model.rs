@@ -4,41 +4,19 @@
 //!
 //! Building the model cannot fail; `validate` decides what is an error.
 
-use crate::model::peel;
-use proc_macro2::{Span, TokenStream, TokenTree};
+use crate::model::{is_result, is_unit};
+use crate::names::{count_names, first_read};
+use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 use syn::ext::IdentExt;
 use syn::visit::Visit;
 use syn::{
-    Expr, ExprReference, FnArg, Ident, Item, ItemFn, Lit, Pat, PatIdent, ReturnType, TraitItemFn,
-    Type, TypeImplTrait,
+    Expr, ExprReference, FnArg, Ident, ItemFn, Pat, PatIdent, ReturnType, Type, TypeImplTrait,
 };
 
 /// The name a target reads the function's return value by.
 pub const RESULT: &str = "result";
-
-/// Parses the item under `#[invalidates]`: a function with a body, or an error on whatever
-/// else it is.
-pub fn parse_item(tokens: TokenStream) -> syn::Result<ItemFn> {
-    match syn::parse2::<Item>(tokens.clone()) {
-        Ok(Item::Fn(item)) => Ok(item),
-        Ok(Item::Verbatim(_)) | Err(_) => match syn::parse2::<TraitItemFn>(tokens) {
-            Ok(decl) if decl.default.is_none() => Err(syn::Error::new_spanned(
-                &decl.sig,
-                "#[invalidates] needs the function's body: it runs the invalidations after it",
-            )),
-            _ => Err(syn::Error::new(
-                Span::call_site(),
-                "#[invalidates] goes on a function",
-            )),
-        },
-        Ok(_) => Err(syn::Error::new(
-            Span::call_site(),
-            "#[invalidates] goes on a function",
-        )),
-    }
-}
 
 /// What the function returns, for when the invalidations run.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -118,19 +96,6 @@ impl<'a> Function<'a> {
 
     pub fn is_async(&self) -> bool {
         self.item.sig.asyncness.is_some()
-    }
-}
-
-fn is_unit(ty: &Type) -> bool {
-    matches!(peel(ty), Type::Tuple(t) if t.elems.is_empty())
-}
-
-/// `Result`, `io::Result`, `anyhow::Result`...: any path whose last segment is `Result`, as
-/// `#[cached]` reads it.
-fn is_result(ty: &Type) -> bool {
-    match peel(ty) {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
-        _ => false,
     }
 }
 
@@ -220,91 +185,12 @@ pub fn reads_result(expr: &Expr) -> bool {
 
 /// Counts the names `tokens` may read, as [`reads_result`] finds `result`.
 pub fn names_read(tokens: TokenStream, out: &mut BTreeMap<String, usize>) {
-    let mut after_dot = false;
-    let mut colons = 0;
-    for tt in tokens {
-        let mut dot = false;
-        let mut colon = false;
-        match tt {
-            TokenTree::Group(g) => names_read(g.stream(), out),
-            TokenTree::Ident(ident) => {
-                if !after_dot && colons < 2 {
-                    *out.entry(ident.unraw().to_string()).or_default() += 1;
-                }
-            }
-            TokenTree::Punct(p) => {
-                dot = p.as_char() == '.';
-                colon = p.as_char() == ':';
-            }
-            TokenTree::Literal(lit) => {
-                if let Lit::Str(s) = Lit::new(lit) {
-                    for name in format_captures(&s.value()) {
-                        *out.entry(name.to_owned()).or_default() += 1;
-                    }
-                }
-            }
-        }
-        after_dot = dot;
-        colons = if colon { colons + 1 } else { 0 };
-    }
+    count_names(tokens, out);
 }
 
 /// Where an expression first reads `result`, for errors.
 pub fn first_result(tokens: TokenStream) -> Option<Span> {
-    let mut after_dot = false;
-    let mut colons = 0;
-    for tt in tokens {
-        let mut dot = false;
-        let mut colon = false;
-        match tt {
-            TokenTree::Group(g) => {
-                if let Some(span) = first_result(g.stream()) {
-                    return Some(span);
-                }
-            }
-            TokenTree::Ident(ident) => {
-                if !after_dot && colons < 2 && ident.unraw() == RESULT {
-                    return Some(ident.span());
-                }
-            }
-            TokenTree::Punct(p) => {
-                dot = p.as_char() == '.';
-                colon = p.as_char() == ':';
-            }
-            TokenTree::Literal(lit) => {
-                let span = lit.span();
-                if let Lit::Str(s) = Lit::new(lit)
-                    && format_captures(&s.value()).any(|name| name == RESULT)
-                {
-                    return Some(span);
-                }
-            }
-        }
-        after_dot = dot;
-        colons = if colon { colons + 1 } else { 0 };
-    }
-    None
-}
-
-/// The names a format string captures: `{name}`, `{name:?}`; `{{` escapes.
-fn format_captures(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        while let Some(open) = rest.find('{') {
-            rest = &rest[open + 1..];
-            if let Some(after) = rest.strip_prefix('{') {
-                rest = after;
-                continue;
-            }
-            let end = rest.find(['}', ':']).unwrap_or(rest.len());
-            let name = rest[..end].trim();
-            rest = &rest[end..];
-            if syn::parse_str::<Ident>(name).is_ok() {
-                return Some(name);
-            }
-        }
-        None
-    })
+    first_read(tokens, RESULT)
 }
 
 #[cfg(test)]

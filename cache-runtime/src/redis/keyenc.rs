@@ -72,7 +72,6 @@ impl<'a> KeySer<'a> {
         }
         for &b in s.as_bytes() {
             if b <= b' ' || b == 0x7F || ESCAPED.contains(&b) {
-                let hex = super::keys::hex;
                 self.out
                     .extend_from_slice(&[b'%', hex(b >> 4), hex(b & 0xF)]);
             } else {
@@ -342,3 +341,8 @@ fields!(SerializeStruct, SerializeStructVariant);
 #[cfg(test)]
 #[path = "keyenc_tests.rs"]
 mod tests;
+
+/// A nibble's upper-case hex digit, for `%XX` escapes.
+pub(super) fn hex(nibble: u8) -> u8 {
+    b"0123456789ABCDEF"[usize::from(nibble & 0xF)]
+}

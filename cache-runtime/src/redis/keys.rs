@@ -15,7 +15,7 @@
 //! (`delete_all` filters on it).
 
 use super::Error;
-use super::keyenc;
+use super::keyenc::{self, hex};
 use serde::Serialize;
 
 /// Bytes that names escape, besides controls: braces (hash tags), `#` (internal namespaces) and
@@ -31,10 +31,6 @@ pub(super) fn escape_name(s: &str, out: &mut Vec<u8>) {
             out.push(b);
         }
     }
-}
-
-pub(super) fn hex(nibble: u8) -> u8 {
-    b"0123456789ABCDEF"[usize::from(nibble & 0xF)]
 }
 
 /// The key namespace of one configuration: its (escaped) prefix.

@@ -1,5 +1,18 @@
+use super::shards::MIN_PER_SHARD;
 use super::*;
 use crate::flight::Outcome;
+use std::num::NonZeroUsize;
+
+/// A run that ran the body and returned `value`.
+fn done(value: Option<u64>, tags: Option<Vec<String>>) -> Done<u64> {
+    Done {
+        value,
+        unstored: Outcome::Retry,
+        tags,
+        ran_body: true,
+        lives: None,
+    }
+}
 use crate::key::Owned;
 use std::time::Duration;
 
@@ -25,69 +38,32 @@ fn store(config: &Config) -> Store<u64, u64> {
 fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
     let key = Owned(k);
     match s.begin(s.hash(&key), &key, false, None) {
-        Begin::Hit(v) | Begin::Stale(v, None) => Some(v),
-        Begin::Lead(lead) | Begin::Stale(_, Some(lead)) => {
-            if let Some(f) = &lead.flight {
-                s.abandon(f);
-            }
+        Found::Hit(v) | Found::Stale(v, None) => Some(v),
+        Found::Run(run) | Found::Stale(_, Some(run)) => {
+            s.abandon(s.hash(&key), run.flight.as_ref(), false);
             None
         }
-        Begin::Wait(_) => panic!("no other caller runs in these tests"),
+        Found::Join(_) => panic!("no other caller runs in these tests"),
     }
 }
 
 fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
     let key = Owned(k);
     let hash = s.hash(&key);
-    let lead = match s.begin(hash, &key, true, None) {
-        Begin::Lead(lead) => lead,
-        _ => panic!("a refresh always leads"),
+    let run = match s.begin(hash, &key, true, None) {
+        Found::Run(run) => run,
+        _ => panic!("a refresh always runs the body"),
     };
-    s.complete(hash, k, Some(v), Outcome::Retry, tags, lead);
+    s.complete(hash, k, run, done(Some(v), tags));
 }
 
 fn put(s: &Store<u64, u64>, k: u64, v: u64) {
     put_tagged(s, k, v, None);
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
-    /// Checks every link between the slab, the list, the index and the tag index.
-    fn check(&self, hasher: &Hasher) {
-        let n = self.nodes.len();
-        assert_eq!(self.index.len(), n, "index size");
-        assert!(
-            self.hards.is_empty() || self.hards.len() == n,
-            "ttl deadlines beside nodes"
-        );
-        for (i, node) in self.nodes.iter().enumerate() {
-            let h = hasher.hash_one(&node.key);
-            let found = self
-                .index
-                .find(h, |&j| self.nodes[j as usize].key == node.key);
-            assert_eq!(found.copied(), Some(i as u32), "index of slot {i}");
-        }
-        let mut seen = 0;
-        let mut prev = NIL;
-        let mut at = self.head;
-        while at != NIL {
-            let node = &self.nodes[at as usize];
-            assert_eq!(node.prev, prev, "prev link of {at}");
-            prev = at;
-            at = node.next;
-            seen += 1;
-            assert!(seen <= n, "the list has a cycle");
-        }
-        assert_eq!(self.tail, prev, "tail");
-        assert_eq!(seen, n, "list length");
-        if let Some(t) = &self.tags {
-            t.check(n);
-        }
-    }
-}
-
 fn check(s: &Store<u64, u64>) {
     for shard in &s.shards {
-        lock(&shard.0).check(&s.hasher);
+        lock(&shard.0).check(&s.settings.hasher);
     }
 }
 
@@ -226,7 +202,7 @@ fn expired_entries_are_purged_by_later_stores_of_other_keys() {
     // The first 10_000 are never read again; the sweep removes them as others are stored.
     assert!(s.len() < 10_000 + 1_000, "len {}", s.len());
     check(&s);
-    let capacity: usize = s.shards.iter().map(|sh| lock(&sh.0).nodes.capacity()).sum();
+    let capacity: usize = s.shards.iter().map(|sh| lock(&sh.0).slab_capacity()).sum();
     clock::advance(Duration::from_secs(2));
     // Each store looks at SWEEP_STEP entries: a few rounds of stores pass over all of them.
     for _ in 0..40 {
@@ -237,7 +213,7 @@ fn expired_entries_are_purged_by_later_stores_of_other_keys() {
     assert_eq!(s.len(), 512, "only the live entries are left");
     // A shard's slab shrinks to twice its entries once it is four times too big (and is
     // not shrunk below 64 slots).
-    let after: usize = s.shards.iter().map(|sh| lock(&sh.0).nodes.capacity()).sum();
+    let after: usize = s.shards.iter().map(|sh| lock(&sh.0).slab_capacity()).sum();
     let bound = 4 * 512 + s.shards.len() * 64;
     assert!(
         after <= bound && after < capacity / 4,
@@ -265,18 +241,18 @@ fn a_run_overtaken_by_an_invalidation_stores_nothing() {
     let s = store(&Config::new());
     let key = Owned(5_u64);
     let hash = s.hash(&key);
-    let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
+    let Found::Run(run) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     assert!(!s.invalidate(&key)); // nothing stored yet, but the run is now outdated
-    s.complete(hash, 5, Some(50), Outcome::Retry, None, lead);
+    s.complete(hash, 5, run, done(Some(50), None));
     assert_eq!(get(&s, 5), None);
 
-    let Begin::Lead(lead) = s.begin(hash, &key, false, None) else {
+    let Found::Run(run) = s.begin(hash, &key, false, None) else {
         panic!("cold key")
     };
     s.clear();
-    s.complete(hash, 5, Some(50), Outcome::Retry, None, lead);
+    s.complete(hash, 5, run, done(Some(50), None));
     assert_eq!(get(&s, 5), None);
 }
 
@@ -288,7 +264,7 @@ fn keys_spread_over_the_shards() {
     for k in 0..1024 {
         put(&s, k, k);
     }
-    let lens: Vec<usize> = s.shards.iter().map(|sh| lock(&sh.0).nodes.len()).collect();
+    let lens: Vec<usize> = s.shards.iter().map(|sh| lock(&sh.0).len()).collect();
     let fair = 1024 / n;
     assert!(
         lens.iter().all(|&l| l > fair / 2 && l < fair * 2),

@@ -1,17 +1,17 @@
-//! Each thread's front: copies of the entries a thread read lately, so that a repeated hit
-//! takes no lock and writes no memory another thread reads.
+//! Each thread's copies of the entries it read lately, so that a repeated hit takes no lock
+//! and writes no memory another thread reads.
 //!
 //! A hit under a shard's lock costs two atomic read-modify-writes on a cache line that
 //! every thread reading that shard writes too: a few nanoseconds alone, and far more once
-//! two cores pass the line back and forth. The front answers most hits of a busy cache
-//! from the calling thread's own table instead, and checks with plain loads that the copy
-//! is still what the store holds:
+//! two cores pass the line back and forth. A thread's copy table answers most hits of a busy
+//! cache from the thread's own memory instead, and checks with plain loads that the copy is
+//! still what the store holds:
 //!
 //! - **versions.** Each shard has a few dozen version counters, one per stripe of its
 //!   hashes. Every removal from the store (invalidation, eviction, expiry, a new value
 //!   replacing an old one, `clear`, a tag) bumps its stripe's counter under the shard's
 //!   lock. A copy records the counter it was taken at, under that same lock, and serves
-//!   only while the counter has not moved: once `invalidate_f` returns, no thread's front
+//!   only while the counter has not moved: once `invalidate_f` returns, no thread's copy
 //!   serves the old value again.
 //! - **expiry.** A copy keeps its entry's deadline, and serves only while the entry is
 //!   fresh; a stale or expired entry goes to the store, which decides.
@@ -22,22 +22,25 @@
 //!
 //! A copy is taken when the store serves a hit on an entry that is in the front quarter of
 //! its shard (read or stored lately): a cold entry's copy would only push a hot one out.
-//! A front that keeps missing (more than a quarter of its probes find no current copy: the
-//! cache is read over far more keys than the front holds, or its entries keep changing)
+//! A table that keeps missing (more than a quarter of its probes find no current copy: the
+//! cache is read over far more keys than the table holds, or its entries keep changing)
 //! costs a lookup before each lookup in the store; it rests for a few thousand calls, and is
 //! tried again.
 //!
-//! A front exists only where this changes nothing a caller can see: in sharded and
-//! unbounded caches (a single-shard cache keeps exact LRU order, which every hit changes),
-//! without `tti` (every hit moves the idle deadline), and for keys and values without drop
-//! glue: they own no heap memory, so the copies hold nothing that `capacity` is meant to
-//! bound and nothing an invalidation is meant to free. A front holds at most
-//! [`FRONT_CAP`] entries per cache and thread; its hits count in the cache's stats through
-//! a counter only its thread writes.
+//! Copies exist only where this changes nothing a caller can see: in sharded and unbounded
+//! caches (a single-shard cache keeps exact LRU order, which every hit changes), without
+//! `tti` (every hit moves the idle deadline), and for keys and values without drop glue:
+//! they own no heap memory, so the copies hold nothing that `capacity` is meant to bound and
+//! nothing an invalidation is meant to free. A table holds at most [`COPIES_PER_THREAD`]
+//! entries per cache and thread; its hits count in the cache's stats through a counter only
+//! its thread writes.
+//!
+//! The store knows this file's [`Copies`] (what each shard publishes) and builds each
+//! [`EntryCopy`] under its lock; this file knows nothing of the store.
 
 use crate::clock;
 use crate::key::KeyRef;
-use crate::store::shard_index;
+use crate::layout::{Padded, shard_index};
 use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use hashbrown::HashTable;
 use std::any::Any;
@@ -48,58 +51,58 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64 as Counter, AtomicUsize};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The most entries one thread's front keeps for one cache.
-pub(crate) const FRONT_CAP: usize = 1024;
+/// The most entries one thread's copy table keeps for one cache.
+pub(crate) const COPIES_PER_THREAD: usize = 1024;
 /// The most version stripes a shard gets.
 const MAX_STRIPES: usize = 256;
 
-/// Hands each store with a front its index in every thread's list of fronts.
+/// Hands each store with copies its index in every thread's list of copy tables.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 #[cfg(not(shuttle))]
 thread_local! {
-    /// This thread's fronts, by store id (a `Front<K, V>` each).
-    static FRONTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+    /// This thread's copy tables, by store id (a `CopyTable<K, V>` each).
+    static TABLES: RefCell<Vec<TableSlot>> = const { RefCell::new(Vec::new()) };
 }
 
-// Under the model checker, each of its threads has fronts of its own, dropped while the
+// Under the model checker, each of its threads has copy tables of its own, dropped while the
 // checker still runs (see `sync.rs`).
 #[cfg(shuttle)]
 shuttle::thread_local! {
-    static FRONTS: RefCell<Vec<Slot>> = RefCell::new(Vec::new());
+    static TABLES: RefCell<Vec<TableSlot>> = RefCell::new(Vec::new());
 }
 
 /// Wasted probes (that found no current copy, and took no copy after: the key is cold,
-/// or its copy out of date) between two looks at how well a thread's front answers.
+/// or its copy out of date) between two looks at how well a thread's copy table answers.
 const ROUND: u32 = 64;
-/// A front that answered fewer probes than this while it wasted [`ROUND`] is left alone for
+/// A table that answered fewer probes than this while it wasted [`ROUND`] is left alone for
 /// [`REST`] calls: more than a quarter of its probes were wasted.
 const FEWEST_ANSWERED: u64 = 3 * ROUND as u64;
-/// Calls that go straight to the store after a wasteful round. The front takes copies again
+/// Calls that go straight to the store after a wasteful round. The table takes copies again
 /// during the last [`WARM`] of them, so that the next round finds it up to date.
 const REST: u32 = 8192;
 /// See [`REST`].
 const WARM: u32 = 256;
 
-/// One thread's front for one cache, and how well it has answered lately.
+/// One thread's copy table for one cache, and how well it has answered lately.
 ///
-/// A probe that finds nothing costs a lookup in the front before the one in the store: in
-/// a cache read over many more keys than the front holds (a long-tailed distribution with
-/// a small hot set), most probes would. Such a front is rested, and looked at again later.
+/// A probe that finds nothing costs a lookup in the table before the one in the store: in
+/// a cache read over many more keys than the table holds (a long-tailed distribution with
+/// a small hot set), most probes would. Such a table is rested, and looked at again later.
 #[derive(Default)]
-struct Slot {
-    /// A `Front<K, V>`.
-    front: Option<Box<dyn Any>>,
+struct TableSlot {
+    /// A `CopyTable<K, V>`.
+    table: Option<Box<dyn Any>>,
     /// Probes this round that found no current copy, less the copies taken since.
     wasted: Cell<u32>,
-    /// The front's hit count when the round began.
+    /// The table's hit count when the round began.
     answered: Cell<u64>,
-    /// Calls left before the front is probed again.
+    /// Calls left before the table is probed again.
     rest: Cell<u32>,
 }
 
-impl Slot {
-    /// Whether a call is to probe the front.
+impl TableSlot {
+    /// Whether a call is to probe the table.
     #[inline]
     fn probing(&self) -> bool {
         let rest = self.rest.get();
@@ -110,7 +113,7 @@ impl Slot {
         false
     }
 
-    /// Counts a probe that found no current copy (`hits`: the front's hit count), and ends
+    /// Counts a probe that found no current copy (`hits`: the table's hit count), and ends
     /// the round after [`ROUND`] of them. Answered probes are counted by the hit counter
     /// alone: a hit pays nothing for this.
     fn wasted(&self, hits: u64) {
@@ -126,52 +129,47 @@ impl Slot {
         self.answered.set(hits);
     }
 
-    /// Whether the front takes copies now (not while resting, except towards its end).
+    /// Whether the table takes copies now (not while resting, except towards its end).
     fn copying(&self) -> bool {
         self.rest.get() < WARM
     }
 }
 
-/// A value on its own cache lines (128 bytes: two lines, which adjacent-line prefetch pairs).
-#[repr(align(128))]
+/// What a shard publishes for the copies to read without its lock.
 #[derive(Default)]
-pub(crate) struct Padded<T>(pub(crate) T);
-
-/// What a shard publishes for fronts to read without its lock.
-#[derive(Default)]
-pub(crate) struct ShardMarks {
+pub(crate) struct ShardMoves {
     /// The shard's move count (see `Shard::tick`), stored at every move.
     pub(crate) tick: AtomicU32,
     /// The shard's `window`: how many moves an entry stays in the front quarter.
     pub(crate) window: u32,
 }
 
-/// The store's side of its fronts: what a shard publishes, and the hit counters.
-pub(crate) struct Fronts {
-    /// Where this store's fronts sit in each thread's list.
+/// The store's side of its copies: what each shard publishes, and the hit counters.
+pub(crate) struct Copies {
+    /// Where this store's copy table sits in each thread's list.
     pub(crate) id: usize,
     /// The store's hasher: a copy hashes as the store's entry does.
     hasher: foldhash::fast::RandomState,
     versions: Box<[AtomicU64]>,
     stripe_mask: usize,
     stripe_bits: u32,
-    marks: Box<[Padded<ShardMarks>]>,
+    moves: Box<[Padded<ShardMoves>]>,
     shard_mask: usize,
-    /// The hit counters of the threads that have a front, each written by its thread only.
+    /// The hit counters of the threads that have a copy table, each written by its thread only.
     counters: Mutex<Vec<Arc<Padded<Counter>>>>,
-    /// Hits counted by fronts whose threads have ended.
+    /// Hits counted by the tables of threads that have ended.
     retired: Counter,
 }
 
 /// Where one shard bumps its versions and publishes its move count.
 #[derive(Clone)]
-pub(crate) struct ShardFront {
-    fronts: &'static Fronts,
+pub(crate) struct ShardCopies {
+    copies: &'static Copies,
     shard: usize,
 }
 
-impl Fronts {
-    /// Fronts for a store of `shards` shards of `per_shard` entries each (`None`: unbounded)
+impl Copies {
+    /// Copies for a store of `shards` shards of `per_shard` entries each (`None`: unbounded)
     /// and these LRU windows.
     pub(crate) fn new(
         hasher: foldhash::fast::RandomState,
@@ -185,16 +183,16 @@ impl Fronts {
             .map_or(64, |c| (c / 32).max(1))
             .next_power_of_two()
             .min(MAX_STRIPES);
-        Fronts {
+        Copies {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             hasher,
             versions: (0..shards * stripes).map(|_| AtomicU64::new(0)).collect(),
             stripe_mask: stripes - 1,
             stripe_bits: stripes.ilog2(),
-            marks: windows
+            moves: windows
                 .iter()
                 .map(|&window| {
-                    Padded(ShardMarks {
+                    Padded(ShardMoves {
                         tick: AtomicU32::new(0),
                         window,
                     })
@@ -206,10 +204,10 @@ impl Fronts {
         }
     }
 
-    /// The handle shard `shard` changes its marks through.
-    pub(crate) fn shard(&'static self, shard: usize) -> ShardFront {
-        ShardFront {
-            fronts: self,
+    /// The handle shard `shard` bumps its versions and publishes its moves through.
+    pub(crate) fn shard(&'static self, shard: usize) -> ShardCopies {
+        ShardCopies {
+            copies: self,
             shard,
         }
     }
@@ -222,22 +220,27 @@ impl Fronts {
         (shard << self.stripe_bits) | within
     }
 
-    /// The stripe of the entry for `hash`, and its version, which a copy records; read
-    /// under the shard's lock.
-    pub(crate) fn version(&self, hash: u64) -> (u32, u64) {
+    /// What a copy of the entry for `hash` records, with the entry's `deadline` and move
+    /// `stamp`: read under the shard's lock, by the store, when it serves a hit.
+    pub(crate) fn marks(&self, hash: u64, deadline: u64, stamp: u32) -> CopyMarks {
         let stripe = self.stripe(shard_index(hash, self.shard_mask), hash);
-        #[allow(clippy::cast_possible_truncation)] // shards * stripes fits easily
-        (stripe as u32, self.versions[stripe].load(Ordering::Relaxed))
+        CopyMarks {
+            version: self.versions[stripe].load(Ordering::Relaxed),
+            deadline,
+            stamp,
+            #[allow(clippy::cast_possible_truncation)] // shards * stripes fits easily
+            stripe: stripe as u32,
+        }
     }
 
-    /// All hits counted by fronts.
+    /// All hits answered by copies.
     pub(crate) fn hits(&self) -> u64 {
         let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let live: u64 = counters.iter().map(|c| c.0.load(Ordering::Relaxed)).sum();
         live + self.retired.load(Ordering::Relaxed)
     }
 
-    /// A fresh copy of the value for `key` from this thread's front `id`, if it has one that
+    /// A fresh copy of the value for `key` from this thread's copy table `id`, if it has one that
     /// is still current.
     // Forced in optimised builds only: a debug build compiles faster without it.
     #[cfg_attr(debug_assertions, inline)]
@@ -248,19 +251,19 @@ impl Fronts {
         V: Clone + 'static,
         L: KeyRef<Owned = K>,
     {
-        FRONTS
+        TABLES
             .try_with(|cell| {
                 // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
-                // this thread's front is being changed finds it busy: the store answers.
-                let fronts = cell.try_borrow().ok()?;
-                let slot = fronts.get(id)?;
+                // this thread's copy table is being changed finds it busy: the store answers.
+                let copies = cell.try_borrow().ok()?;
+                let slot = copies.get(id)?;
                 if !slot.probing() {
                     return None;
                 }
-                let front = slot.front.as_ref()?.downcast_ref::<Front<K, V>>()?;
-                let answer = front.get(key);
+                let table = slot.table.as_ref()?.downcast_ref::<CopyTable<K, V>>()?;
+                let answer = table.get(key);
                 if answer.is_none() {
-                    slot.wasted(front.hits.0.load(Ordering::Relaxed));
+                    slot.wasted(table.hits.0.load(Ordering::Relaxed));
                 }
                 answer
             })
@@ -268,58 +271,58 @@ impl Fronts {
             .flatten()
     }
 
-    /// Whether this thread's front takes copies now (see [`Slot::copying`]).
+    /// Whether this thread's copy table takes copies now (see [`TableSlot::copying`]).
     #[inline]
     pub(crate) fn copying(&self) -> bool {
-        FRONTS
+        TABLES
             .try_with(|cell| {
                 cell.try_borrow()
-                    .is_ok_and(|f| f.get(self.id).is_none_or(Slot::copying))
+                    .is_ok_and(|f| f.get(self.id).is_none_or(TableSlot::copying))
             })
             .unwrap_or(false)
     }
 
-    /// Puts a copy of an entry the store just served into this thread's front (made by
-    /// `copy`, only if the front takes it).
-    pub(crate) fn fill<K, V>(&'static self, hash: u64, copy: impl FnOnce() -> Replica<K, V>)
+    /// Puts a copy of an entry the store just served into this thread's copy table (made by
+    /// `copy`, only if the table takes it).
+    pub(crate) fn fill<K, V>(&'static self, hash: u64, copy: impl FnOnce() -> EntryCopy<K, V>)
     where
         K: Hash + Eq + 'static,
         V: 'static,
     {
-        let _ = FRONTS.try_with(|cell| {
-            let Ok(mut fronts) = cell.try_borrow_mut() else {
+        let _ = TABLES.try_with(|cell| {
+            let Ok(mut copies) = cell.try_borrow_mut() else {
                 return;
             };
-            if fronts.len() <= self.id {
-                fronts.resize_with(self.id + 1, Slot::default);
+            if copies.len() <= self.id {
+                copies.resize_with(self.id + 1, TableSlot::default);
             }
-            let slot = &mut fronts[self.id];
+            let slot = &mut copies[self.id];
             if !slot.copying() {
                 return;
             }
             // The probe that missed did some good after all: it led to this copy.
             slot.wasted.set(slot.wasted.get().saturating_sub(1));
-            let front = slot
-                .front
-                .get_or_insert_with(|| Box::new(Front::<K, V>::new(self)));
-            if let Some(front) = front.downcast_mut::<Front<K, V>>() {
-                front.put(hash, copy());
+            let table = slot
+                .table
+                .get_or_insert_with(|| Box::new(CopyTable::<K, V>::new(self)));
+            if let Some(table) = table.downcast_mut::<CopyTable<K, V>>() {
+                table.put(hash, copy());
             }
         });
     }
 }
 
-impl ShardFront {
+impl ShardCopies {
     /// Voids the copies of the entry for `hash` (and of its stripe).
     #[inline]
     pub(crate) fn bump(&self, hash: u64) {
-        let f = self.fronts;
+        let f = self.copies;
         f.versions[f.stripe(self.shard, hash)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Voids every copy of the shard's entries.
     pub(crate) fn bump_all(&self) {
-        let f = self.fronts;
+        let f = self.copies;
         let first = self.shard << f.stripe_bits;
         for v in &f.versions[first..=first + f.stripe_mask] {
             v.fetch_add(1, Ordering::Relaxed);
@@ -329,7 +332,7 @@ impl ShardFront {
     /// Publishes the shard's move count.
     #[inline]
     pub(crate) fn set_tick(&self, tick: u32) {
-        self.fronts.marks[self.shard]
+        self.copies.moves[self.shard]
             .0
             .tick
             .store(tick, Ordering::Relaxed);
@@ -337,27 +340,32 @@ impl ShardFront {
 }
 
 /// A copy of an entry, and what makes it current.
-pub(crate) struct Replica<K, V> {
+pub(crate) struct EntryCopy<K, V> {
     pub(crate) key: K,
     pub(crate) value: V,
+    pub(crate) marks: CopyMarks,
+}
+
+/// What makes a copy current, recorded when it is taken (see [`Copies::marks`]).
+pub(crate) struct CopyMarks {
     /// The stripe's version when it was taken.
-    pub(crate) version: u64,
+    version: u64,
     /// When the entry stops being fresh.
-    pub(crate) deadline: u64,
+    deadline: u64,
     /// The shard's move count when the entry last moved to the front.
-    pub(crate) stamp: u32,
+    stamp: u32,
     /// The entry's version stripe (which tells its shard).
-    pub(crate) stripe: u32,
+    stripe: u32,
 }
 
-/// One thread's front for one cache.
-struct Front<K: 'static, V: 'static> {
-    table: HashTable<Replica<K, V>>,
+/// One thread's copy table for one cache.
+struct CopyTable<K: 'static, V: 'static> {
+    table: HashTable<EntryCopy<K, V>>,
     hits: Arc<Padded<Counter>>,
-    fronts: &'static Fronts,
+    copies: &'static Copies,
 }
 
-impl<K: 'static, V: 'static> Front<K, V> {
+impl<K: 'static, V: 'static> CopyTable<K, V> {
     // Forced in optimised builds only: a debug build compiles faster without it.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -365,15 +373,20 @@ impl<K: 'static, V: 'static> Front<K, V> {
     where
         V: Clone,
     {
-        let f = self.fronts;
+        let f = self.copies;
         let hash = f.hasher.hash_one(key);
         let copy = self.table.find(hash, |c| key.matches(&c.key))?;
-        let stripe = copy.stripe as usize;
-        let marks = &f.marks[stripe >> f.stripe_bits].0;
-        let current = copy.version == f.versions[stripe].load(Ordering::Relaxed)
-            && (copy.deadline == u64::MAX || clock::now() < copy.deadline)
-            && (marks.window == 0
-                || marks.tick.load(Ordering::Relaxed).wrapping_sub(copy.stamp) < marks.window);
+        let copy_marks = &copy.marks;
+        let stripe = copy_marks.stripe as usize;
+        let moves = &f.moves[stripe >> f.stripe_bits].0;
+        let current = copy_marks.version == f.versions[stripe].load(Ordering::Relaxed)
+            && (copy_marks.deadline == u64::MAX || clock::now() < copy_marks.deadline)
+            && (moves.window == 0
+                || moves
+                    .tick
+                    .load(Ordering::Relaxed)
+                    .wrapping_sub(copy_marks.stamp)
+                    < moves.window);
         if !current {
             return None;
         }
@@ -385,28 +398,28 @@ impl<K: 'static, V: 'static> Front<K, V> {
     }
 }
 
-impl<K: Hash + Eq + 'static, V: 'static> Front<K, V> {
-    fn new(fronts: &'static Fronts) -> Self {
+impl<K: Hash + Eq + 'static, V: 'static> CopyTable<K, V> {
+    fn new(copies: &'static Copies) -> Self {
         let hits = Arc::new(Padded(Counter::new(0)));
-        fronts
+        copies
             .counters
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&hits));
-        Front {
+        CopyTable {
             table: HashTable::new(),
             hits,
-            fronts,
+            copies,
         }
     }
 
-    fn put(&mut self, hash: u64, copy: Replica<K, V>) {
-        let fronts = self.fronts;
-        let hasher = |c: &Replica<K, V>| fronts.hasher.hash_one(&c.key);
+    fn put(&mut self, hash: u64, copy: EntryCopy<K, V>) {
+        let copies = self.copies;
+        let hasher = |c: &EntryCopy<K, V>| copies.hasher.hash_one(&c.key);
         match self.table.find_mut(hash, |c| c.key == copy.key) {
             Some(old) => *old = copy,
             None => {
-                if self.table.len() >= FRONT_CAP {
+                if self.table.len() >= COPIES_PER_THREAD {
                     self.make_room();
                 }
                 self.table.insert_unique(hash, copy, hasher);
@@ -415,28 +428,29 @@ impl<K: Hash + Eq + 'static, V: 'static> Front<K, V> {
     }
 
     /// Drops the copies that can no longer serve; if most still can, drops them all, so
-    /// that the front follows a changing set of hot keys and a full front costs each
+    /// that the table follows a changing set of hot keys and a full table costs each
     /// later copy O(1).
     fn make_room(&mut self) {
-        let fronts = self.fronts;
-        self.table
-            .retain(|c| c.version == fronts.versions[c.stripe as usize].load(Ordering::Relaxed));
-        if self.table.len() > FRONT_CAP / 2 {
+        let copies = self.copies;
+        self.table.retain(|c| {
+            c.marks.version == copies.versions[c.marks.stripe as usize].load(Ordering::Relaxed)
+        });
+        if self.table.len() > COPIES_PER_THREAD / 2 {
             self.table.clear();
         }
     }
 }
 
-impl<K: 'static, V: 'static> Drop for Front<K, V> {
+impl<K: 'static, V: 'static> Drop for CopyTable<K, V> {
     fn drop(&mut self) {
         // The thread ends: its hits move to the store's count of ended threads' hits.
         // Both under the lock `hits` reads them under: no hit is counted twice or lost.
         let mut counters = self
-            .fronts
+            .copies
             .counters
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.fronts
+        self.copies
             .retired
             .fetch_add(self.hits.0.load(Ordering::Relaxed), Ordering::Relaxed);
         counters.retain(|c| !Arc::ptr_eq(c, &self.hits));
@@ -444,48 +458,4 @@ impl<K: 'static, V: 'static> Drop for Front<K, V> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_front_that_wastes_more_than_a_quarter_of_its_probes_rests() {
-        let slot = Slot::default();
-        // 64 wasted probes and 191 answered: just under three answered per wasted.
-        for _ in 0..ROUND {
-            assert!(slot.probing());
-            slot.wasted(FEWEST_ANSWERED - 1);
-        }
-        assert!(!slot.copying());
-        let probed = (0..REST).filter(|_| slot.probing()).count();
-        assert_eq!(probed, 0);
-        assert!(slot.probing());
-        assert!(slot.copying());
-    }
-
-    #[test]
-    fn a_front_that_answers_three_probes_in_four_keeps_being_probed() {
-        let slot = Slot::default();
-        for round in 1..=3 {
-            for _ in 0..ROUND {
-                assert!(slot.probing());
-                slot.wasted(round * FEWEST_ANSWERED);
-            }
-        }
-        assert!(slot.probing());
-        assert!(slot.copying());
-    }
-
-    #[test]
-    fn a_resting_front_takes_copies_again_before_it_is_probed() {
-        let slot = Slot::default();
-        slot.rest.set(REST);
-        let mut copying_from = None;
-        for call in 0..REST {
-            if copying_from.is_none() && slot.copying() {
-                copying_from = Some(call);
-            }
-            assert!(!slot.probing());
-        }
-        assert_eq!(copying_from, Some(REST - WARM + 1));
-    }
-}
+mod tests;

@@ -1,0 +1,66 @@
+//! The settings a call passes to the runtime: where the entries live (the backend marker),
+//! the store's configuration, and the entry's tags.
+
+use super::Gen;
+use crate::args::Capacity;
+use crate::signature::duration;
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::quote;
+use syn::Ident;
+
+impl Gen<'_, '_> {
+    /// Where the entries live: the backend marker every runtime call takes (see the
+    /// runtime's `backend.rs`).
+    pub(super) fn backend(&self) -> TokenStream {
+        quote!(::memocache::__private::Memory)
+    }
+
+    /// The store's configuration, as a closure that runs once, when the store is made.
+    pub(super) fn config(&self) -> TokenStream {
+        let args = self.args;
+        let mut chain = TokenStream::new();
+        for (name, slot) in [
+            ("ttl", &args.ttl),
+            ("tti", &args.tti),
+            ("stale", &args.stale),
+        ] {
+            if let Some(d) = &slot.value {
+                let method = Ident::new(name, slot.span.unwrap_or_else(Span::call_site));
+                let d = duration(d);
+                chain.extend(quote!(.#method(#d)));
+            }
+        }
+        match &args.capacity.value {
+            Some(Capacity::Lit(n, span)) => {
+                let mut n = Literal::usize_unsuffixed(*n);
+                n.set_span(*span);
+                chain.extend(quote!(.capacity(#n)));
+            }
+            Some(Capacity::Expr(e)) => chain.extend(quote!(.capacity(#e))),
+            None => {}
+        }
+        if args.unbounded.present() {
+            chain.extend(quote!(.unbounded()));
+        }
+        if let Some(on) = &args.single_flight.value {
+            chain.extend(quote!(.single_flight(#on)));
+        }
+        if args.tags.value.as_ref().is_some_and(|t| !t.is_empty()) {
+            chain.extend(quote!(.tagged()));
+        }
+        if chain.is_empty() {
+            quote!(::memocache::__private::Config::new)
+        } else {
+            quote!(|| ::memocache::__private::Config::new() #chain)
+        }
+    }
+
+    pub(super) fn tags(&self) -> TokenStream {
+        match &self.args.tags.value {
+            Some(tags) if !tags.is_empty() => {
+                quote!([#(::memocache::__private::tag(&#tags)),*])
+            }
+            _ => quote!(()),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! A cache: the in-memory store, and the remote tier behind it if its backend has one. What
+//! the calls and the handle talk to; the store itself knows nothing of remote tiers.
+
+use crate::config::Config;
+use crate::key::KeyRef;
+use crate::key::StoredKey;
+use crate::policy::StoredValue;
+use crate::remote::{BoxFuture, Remote};
+use crate::stats::CacheStats;
+use crate::store::Store;
+use std::any::Any;
+
+/// One function's entries for keys `K` and values `V`.
+pub(crate) struct Cache<K, V> {
+    pub(crate) store: Store<K, V>,
+    remote: Option<Box<dyn Remote<K, V>>>,
+}
+
+impl<K, V> Cache<K, V> {
+    /// The remote tier, if any.
+    #[inline]
+    pub(crate) fn remote(&self) -> Option<&dyn Remote<K, V>> {
+        self.remote.as_deref()
+    }
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: StoredKey,
+    V: StoredValue,
+{
+    /// A cache; `copies`: whether threads may keep copies of its entries.
+    pub(crate) fn new(
+        config: &Config,
+        copies: bool,
+        remote: Option<Box<dyn Remote<K, V>>>,
+    ) -> Self {
+        Cache {
+            store: Store::new(config, copies),
+            remote,
+        }
+    }
+
+    /// Removes `key`'s entry, from the remote store first (see [`crate::remote`]); whether
+    /// there was one.
+    pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
+        let remote = self
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.invalidate(&key.to_owned_key()));
+        self.store.invalidate(key) | remote
+    }
+
+    /// The `async` form of [`Cache::invalidate`].
+    pub(crate) async fn invalidate_async<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
+        let remote = match &self.remote {
+            Some(r) => r.invalidate_async(&key.to_owned_key()).await,
+            None => false,
+        };
+        self.store.invalidate(key) | remote
+    }
+}
+
+/// What the handle and the registry need of a cache, whatever its key and value types.
+pub(crate) trait ErasedCache: Any + Send + Sync {
+    fn len(&self) -> usize;
+    fn clear(&self);
+    fn clear_async(&self) -> BoxFuture<'_, ()>;
+    fn invalidate_tag(&self, tag: &str) -> usize;
+    fn stats(&self) -> CacheStats;
+    fn id(&self) -> usize;
+}
+
+impl<K, V> ErasedCache for Cache<K, V>
+where
+    K: StoredKey,
+    V: StoredValue,
+{
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+    fn clear(&self) {
+        if let Some(r) = &self.remote {
+            r.clear();
+        }
+        self.store.clear();
+    }
+    fn clear_async(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(r) = &self.remote {
+                r.clear_async().await;
+            }
+            self.store.clear();
+        })
+    }
+    fn invalidate_tag(&self, tag: &str) -> usize {
+        self.store.invalidate_tag(tag)
+    }
+    fn stats(&self) -> CacheStats {
+        let mut stats = self.store.stats();
+        stats.errors += self.remote.as_ref().map_or(0, |r| r.errors());
+        stats
+    }
+    fn id(&self) -> usize {
+        self.store.id()
+    }
+}

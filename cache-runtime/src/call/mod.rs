@@ -1,0 +1,383 @@
+//! A call of a cached function, in two steps: a lookup ([`Call`]) answers a hit or hands out
+//! a [`Ticket`]; the ticket runs the body with no lock held and stores what it returns. And the
+//! generated helpers' calls: `invalidate_f`, `invalidate_all_f` of an `async fn`.
+//!
+//! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
+//! allocates nothing) and has ended by the time the body takes them by value.
+//!
+//! Files: this one (the lookups), [`ticket`] (running the body, the remote tier's turn),
+//! [`stale`] (who refreshes an entry found stale), [`wait`] (waiting for another caller's
+//! run).
+
+mod stale;
+mod ticket;
+mod wait;
+
+use crate::backend::Backend;
+use crate::bypass;
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::copies::Copies;
+use crate::flight::Flight;
+use crate::handle::CacheHandle;
+use crate::key::KeyRef;
+use crate::key::StoredKey;
+use crate::policy::Policy;
+use crate::policy::StoredValue;
+use crate::store::{Found, Fresh, Held, copies_possible};
+use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use ticket::RunGuard;
+pub use ticket::{Tags, Ticket, never, tag};
+use wait::{WaitFlight, answer};
+
+/// Whether a call may be answered from the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A plain call: a hit returns the stored value.
+    Lookup,
+    /// `refresh_*`: always run the body, and store its result.
+    Refresh,
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub enum Lookup<R, T> {
+    /// The answer, without running the body.
+    Hit(R),
+    /// The caller must run the body with this ticket.
+    Miss(T),
+}
+
+/// A call of a cached function, as generated code makes one: its handle, whether it may be
+/// answered from the cache, what it stores (`policy`), where (`backend`), and the store's
+/// settings, used once, when the store is made. Its lookups answer a hit or hand out a
+/// [`Ticket`].
+pub struct Call<R, P, B> {
+    handle: &'static CacheHandle,
+    mode: Mode,
+    backend: B,
+    config: fn() -> Config,
+    _policy: PhantomData<fn(P) -> R>,
+}
+
+impl<R, P, B> Call<R, P, B> {
+    /// The call.
+    #[inline]
+    pub fn new(
+        handle: &'static CacheHandle,
+        mode: Mode,
+        _policy: P,
+        backend: B,
+        config: fn() -> Config,
+    ) -> Self {
+        Call {
+            handle,
+            mode,
+            backend,
+            config,
+            _policy: PhantomData,
+        }
+    }
+}
+
+impl<R, V, P, B> Call<R, P, B>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    B: Copy + Send + Sync + 'static,
+{
+    /// Looks `key` up in the handle's cache (creating it on the first call).
+    ///
+    /// A hit returns the stored value. A miss returns a ticket, after waiting, if another
+    /// caller is already running the body for this key, for that run's result. An entry in
+    /// its `stale` window is a hit whose refresh the caller runs (the ticket).
+    // Forced in optimised builds only: a debug build compiles faster without it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn lookup<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        B: Backend<L::Owned, V>,
+    {
+        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(v);
+        }
+        self.lookup_sync(key, CallerRefreshes)
+    }
+
+    /// [`Call::lookup`] for a `stale` function whose arguments can be rebuilt from its key:
+    /// the refresh of a stale entry runs `refresh(&key)` on a background thread, and the
+    /// caller that found it stale is answered at once like everyone else.
+    pub fn lookup_stale<L: KeyRef, F>(self, key: L, refresh: F) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        B: Backend<L::Owned, V>,
+        F: FnOnce(&L::Owned) + Send + 'static,
+    {
+        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(v);
+        }
+        self.lookup_sync(key, OnThread(refresh))
+    }
+
+    /// The `async` form of [`Call::lookup`]: waiting for another caller's run does not block
+    /// the thread.
+    pub async fn lookup_async<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        B: Backend<L::Owned, V>,
+    {
+        self.lookup_async_with(key, CallerRefreshes).await
+    }
+
+    /// The `async` form of [`Call::lookup_stale`]: with the `tokio` feature, inside a tokio
+    /// runtime, the refresh is a spawned task; elsewhere the caller that found the entry stale
+    /// runs it.
+    pub async fn lookup_stale_async<L: KeyRef, F, Fut>(
+        self,
+        key: L,
+        refresh: F,
+    ) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        B: Backend<L::Owned, V>,
+        F: FnOnce(L::Owned) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lookup_async_with(key, OnTask(refresh)).await
+    }
+
+    /// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
+    /// short path, or the cache and the key's hash to go on with.
+    #[inline]
+    fn start<L: KeyRef>(&self, key: &L) -> Start<R, TicketOf<R, P, L, V>, L::Owned, V>
+    where
+        B: Backend<L::Owned, V>,
+    {
+        let cache = if bypass::active() {
+            None
+        } else {
+            self.handle
+                .cache::<L::Owned, V, B>(self.backend, self.config)
+        };
+        let Some(cache) = cache else {
+            return Start::Answer(Lookup::Miss(Ticket::uncached()));
+        };
+        let hash = cache.store.hash(key);
+        if self.mode != Mode::Lookup {
+            return Start::Cache(cache, hash, None);
+        }
+        match cache.store.fresh(hash, key) {
+            Fresh::Hit(v) => Start::Answer(Lookup::Hit(P::restore(v))),
+            Fresh::Locked(held) => Start::Cache(cache, hash, Some(held)),
+        }
+    }
+
+    #[inline]
+    fn lookup_sync<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        L: KeyRef,
+        B: Backend<L::Owned, V>,
+        S: StaleRefresh<L::Owned, V>,
+    {
+        let (cache, hash, mut held) = match self.start(&key) {
+            Start::Cache(cache, hash, held) => (cache, hash, held),
+            Start::Answer(answer) => return answer,
+        };
+        let mut stale = Some(stale);
+        loop {
+            let flight = match step(cache, hash, key, self.mode, &mut stale, held.take()) {
+                Step::Answer(answer) => return answer,
+                Step::Wait(flight, k) => {
+                    key = k;
+                    flight
+                }
+            };
+            if flight.started_on_this_thread() {
+                // The body calls itself with the same key: waiting would never end.
+                return Lookup::Miss(Ticket::uncached());
+            }
+            if let Some(answer) = answer::<R, V, P>(flight.wait()) {
+                cache.store.count_hit();
+                return Lookup::Hit(answer);
+            }
+            // The run ended with nothing to share: look again (and maybe run it).
+        }
+    }
+
+    async fn lookup_async_with<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        L: KeyRef,
+        B: Backend<L::Owned, V>,
+        S: StaleRefresh<L::Owned, V>,
+    {
+        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(v);
+        }
+        let (cache, hash) = match self.start(&key) {
+            // A task does not keep a lock past its first look: the future stays `Send`.
+            Start::Cache(cache, hash, held) => {
+                drop(held);
+                (cache, hash)
+            }
+            Start::Answer(answer) => return answer,
+        };
+        let mut stale = Some(stale);
+        loop {
+            let flight = match step(cache, hash, key, self.mode, &mut stale, None) {
+                Step::Answer(answer) => return answer,
+                Step::Wait(flight, k) => {
+                    key = k;
+                    flight
+                }
+            };
+            // No same-thread check here: tasks share threads, and a task that waits for
+            // another task's run on the same thread is not waiting for itself.
+            if let Some(answer) = answer::<R, V, P>((WaitFlight { flight }).await) {
+                cache.store.count_hit();
+                return Lookup::Hit(answer);
+            }
+        }
+    }
+}
+
+/// A hit from the calling thread's copies (see [`crate::copies`]): no lock, no shared
+/// write. Inlined into the caller, ahead of the rest of the lookup, which is not.
+// Forced in optimised builds only: a debug build compiles faster without it.
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn copy_hit<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef>(
+    handle: &'static CacheHandle,
+    mode: Mode,
+    key: &L,
+) -> Option<R> {
+    if const { copies_possible::<L::Owned, V>() }
+        && mode == Mode::Lookup
+        && let Some(id) = handle.copies()
+        && !bypass::active()
+    {
+        Copies::get::<L::Owned, V, L>(id, key).map(P::restore)
+    } else {
+        None
+    }
+}
+
+/// The ticket a lookup of key `L` hands out.
+type TicketOf<R, P, L, V> = Ticket<R, P, <L as KeyRef>::Owned, V>;
+
+/// How every lookup starts.
+enum Start<R, T, K: 'static, V: 'static> {
+    /// Answered already: no cache (a bypass, `MEMOCACHE_DISABLE`), or a fresh hit by the
+    /// short path.
+    Answer(Lookup<R, T>),
+    /// Go on with the cache, the key's hash, and the shard if it is still locked (so that a
+    /// miss takes its lock once).
+    Cache(&'static Cache<K, V>, u64, Option<Held<'static, K, V>>),
+}
+
+/// What one look at the store decided: the answer, or a run of the body to wait for.
+enum Step<R, T, K, V, L> {
+    Answer(Lookup<R, T>),
+    /// Another caller runs the body; the key comes back for the next look.
+    Wait(Arc<Flight<K, V>>, L),
+}
+
+/// One look at the store, the part of a lookup that is the same for threads and tasks.
+#[inline]
+#[allow(clippy::type_complexity)] // the answer, or the flight and the key
+fn step<R, V, P, L, S>(
+    cache: &'static Cache<L::Owned, V>,
+    hash: u64,
+    key: L,
+    mode: Mode,
+    stale: &mut Option<S>,
+    held: Option<Held<'static, L::Owned, V>>,
+) -> Step<R, Ticket<R, P, L::Owned, V>, L::Owned, V, L>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    L: KeyRef,
+    S: StaleRefresh<L::Owned, V>,
+{
+    let store = &cache.store;
+    let ticket = |key, run| Ticket::new(cache, hash, key, run);
+    let answer = match store.begin(hash, &key, mode == Mode::Refresh, held) {
+        Found::Hit(v) | Found::Stale(v, None) => Lookup::Hit(P::restore(v)),
+        Found::Stale(v, Some(run)) => {
+            // The stale entry's refresh runs elsewhere if it can; else this caller runs it
+            // and answers with the fresh value, while everyone else gets the stale one.
+            let run = RunGuard::new(store, hash, run);
+            let refresh = match stale.take() {
+                Some(s) => s.start(key.into_owned_key(), run),
+                None => Refresh::Here(key.into_owned_key(), run),
+            };
+            match refresh {
+                Refresh::Started => {
+                    store.count_hit();
+                    Lookup::Hit(P::restore(v))
+                }
+                Refresh::Here(owned, run) => Lookup::Miss(ticket(owned, run)),
+            }
+        }
+        Found::Run(run) => Lookup::Miss(ticket(
+            key.into_owned_key(),
+            RunGuard::new(store, hash, run),
+        )),
+        Found::Join(flight) => return Step::Wait(flight, key),
+    };
+    Step::Answer(answer)
+}
+
+/// The cache `invalidate_f` acts on: the one of this process, or, for a backend with a
+/// remote tier, one made now (the remote store holds entries of earlier processes).
+fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+    handle: &'static CacheHandle,
+    backend: B,
+    config: fn() -> Config,
+) -> Option<&'static Cache<K, V>> {
+    if B::REMOTE {
+        handle.cache::<K, V, B>(backend, config)
+    } else {
+        handle.existing_cache::<K, V>()
+    }
+}
+
+/// Removes the entry `key` maps to in `handle`'s cache; true if there was one.
+#[allow(clippy::needless_pass_by_value)] // generated code hands the key over
+pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
+    handle: &'static CacheHandle,
+    _policy: P,
+    backend: B,
+    config: fn() -> Config,
+    key: L,
+) -> bool {
+    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend, config)
+        .is_some_and(|c| c.invalidate(&key))
+}
+
+/// The `async` form of [`invalidate`], for the helpers of an `async fn`.
+#[allow(clippy::needless_pass_by_value)] // generated code hands the key over
+pub async fn invalidate_async<R, V, P, B, L>(
+    handle: &'static CacheHandle,
+    _policy: P,
+    backend: B,
+    config: fn() -> Config,
+    key: L,
+) -> bool
+where
+    // The stored type is a parameter of its own, as in the lookups: no projection on `R`
+    // is held across the await (see `lookup_async`).
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    B: Backend<L::Owned, V>,
+    L: KeyRef,
+{
+    match cache_to_invalidate::<L::Owned, V, B>(handle, backend, config) {
+        Some(c) => c.invalidate_async(&key).await,
+        None => false,
+    }
+}
+
+/// `invalidate_all_f` of an `async fn`: [`CacheHandle::clear`], awaiting the remote tiers.
+pub async fn clear_async(handle: &'static CacheHandle) {
+    handle.clear_async().await;
+}

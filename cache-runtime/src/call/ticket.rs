@@ -1,0 +1,330 @@
+//! The ticket: the right, and duty, to run a cached function's body for one key, which a
+//! lookup hands to the caller that must run it (that caller *leads* the key's flight). It
+//! asks the remote tier first, if the cache has one, then runs the body with no lock held,
+//! and hands the result back to the store, which stores it and wakes the flight's waiters.
+
+use crate::cache::Cache;
+use crate::flight::Outcome;
+use crate::key::StoredKey;
+use crate::ongoing;
+use crate::policy::Policy;
+use crate::policy::StoredValue;
+use crate::remote::{Fetched, Lease};
+use crate::store::{Done, Run, Store};
+use std::fmt::Display;
+use std::future::Future;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+/// The right, and duty, to run a cached function's body for one key.
+///
+/// Dropping it without [`Ticket::run`] (a panic in the body, a cancelled future) wakes the
+/// callers waiting for this key, and one of them runs the body instead.
+#[must_use = "a ticket must run the body"]
+pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
+    /// `None`: run the body and store nothing (a bypass, `MEMOCACHE_DISABLE`, a body that
+    /// calls itself with the same key).
+    claim: Option<Claim<K, V>>,
+    _result: PhantomData<fn(P) -> R>,
+}
+
+/// A ticket's hold on its cache: where the result goes, the run to hand back, and the
+/// remote lease to fill under or give back.
+struct Claim<K: 'static, V: 'static> {
+    cache: &'static Cache<K, V>,
+    hash: u64,
+    /// `None` once handed to the store.
+    key: Option<K>,
+    run: RunGuard<K, V>,
+    lease: Option<Lease>,
+}
+
+impl<K: 'static, V: 'static> Drop for Claim<K, V> {
+    fn drop(&mut self) {
+        if let (Some(lease), Some(key), Some(remote)) =
+            (self.lease.take(), &self.key, self.cache.remote())
+        {
+            remote.release(key, lease);
+        }
+    }
+}
+
+/// A run of the body that the store handed out: abandoned (its waiters woken, one of them to
+/// run the body) if it is dropped before it is handed back.
+pub(crate) struct RunGuard<K: 'static, V: 'static> {
+    store: &'static Store<K, V>,
+    hash: u64,
+    run: Option<Run<K, V>>,
+    /// Whether the body started: an abandoned run counts as a miss then.
+    ran_body: bool,
+}
+
+impl<K: 'static, V: 'static> RunGuard<K, V> {
+    pub(crate) fn new(store: &'static Store<K, V>, hash: u64, run: Run<K, V>) -> Self {
+        RunGuard {
+            store,
+            hash,
+            run: Some(run),
+            ran_body: false,
+        }
+    }
+}
+
+impl<K: 'static, V: 'static> Drop for RunGuard<K, V> {
+    fn drop(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.store
+                .abandon(self.hash, run.flight.as_ref(), self.ran_body);
+        }
+    }
+}
+
+/// Labels for a stored entry: `()` for none, or `[String; N]`.
+pub trait Tags {
+    /// The labels, if any.
+    fn into_tags(self) -> Option<Vec<String>>;
+}
+
+impl Tags for () {
+    fn into_tags(self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+impl<const N: usize> Tags for [String; N] {
+    fn into_tags(self) -> Option<Vec<String>> {
+        (N > 0).then(|| Vec::from(self))
+    }
+}
+
+/// A tag's text.
+pub fn tag<T: Display + ?Sized>(t: &T) -> String {
+    t.to_string()
+}
+
+/// The `unless` of a function that has none: every result may be stored.
+#[must_use]
+pub fn never<R>(_: &R) -> bool {
+    false
+}
+
+impl<R, V, P, K> Ticket<R, P, K, V>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    /// A ticket that runs the body and stores nothing.
+    pub(crate) fn uncached() -> Self {
+        Ticket {
+            claim: None,
+            _result: PhantomData,
+        }
+    }
+
+    /// The ticket for a run the store handed out.
+    pub(crate) fn new(cache: &'static Cache<K, V>, hash: u64, key: K, run: RunGuard<K, V>) -> Self {
+        Ticket {
+            claim: Some(Claim {
+                cache,
+                hash,
+                key: Some(key),
+                run,
+                lease: None,
+            }),
+            _result: PhantomData,
+        }
+    }
+
+    /// Runs `body` (no lock held) and stores what the policy keeps of its result, unless
+    /// `unless` says no; returns the result. With a remote tier, its answer comes first: a
+    /// remote hit runs no body.
+    #[inline]
+    pub fn run<T: Tags, U: FnOnce(&R) -> bool>(
+        mut self,
+        tags: T,
+        unless: U,
+        body: impl FnOnce() -> R,
+    ) -> R {
+        let tags = self.announce(tags);
+        if let Some(claim) = &mut self.claim
+            && let Some(remote) = claim.asks_remote()
+        {
+            let fetched = match &claim.key {
+                Some(key) => remote.fetch(key, tags.as_deref().unwrap_or_default()),
+                None => Fetched::Miss { lease: None },
+            };
+            if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
+                return P::restore(v);
+            }
+        }
+        self.body_starts();
+        let result = body();
+        let done = self.keep(&result, unless);
+        if let Some(mut claim) = self.claim.take() {
+            let stored = match (claim.cache.remote(), &claim.key, &done.value) {
+                (Some(remote), Some(key), Some(value)) => {
+                    let lease = claim.lease.take();
+                    remote.fill(key, value, tags.as_deref().unwrap_or_default(), lease)
+                }
+                _ => true,
+            };
+            claim.complete(done, stored, tags);
+        }
+        result
+    }
+
+    /// The `async` form of [`Ticket::run`].
+    pub async fn run_async<T: Tags, U: FnOnce(&R) -> bool>(
+        mut self,
+        tags: T,
+        unless: U,
+        body: impl Future<Output = R>,
+    ) -> R {
+        let tags = self.announce(tags);
+        if let Some(claim) = &mut self.claim
+            && let Some(remote) = claim.asks_remote()
+        {
+            let fetched = match &claim.key {
+                Some(key) => {
+                    remote
+                        .fetch_async(key, tags.as_deref().unwrap_or_default())
+                        .await
+                }
+                None => Fetched::Miss { lease: None },
+            };
+            if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
+                return P::restore(v);
+            }
+        }
+        self.body_starts();
+        let result = body.await;
+        let done = self.keep(&result, unless);
+        if let Some(mut claim) = self.claim.take() {
+            let stored = match (claim.cache.remote(), &claim.key, &done.value) {
+                (Some(remote), Some(key), Some(value)) => {
+                    let lease = claim.lease.take();
+                    remote
+                        .fill_async(key, value, tags.as_deref().unwrap_or_default(), lease)
+                        .await
+                }
+                _ => true,
+            };
+            claim.complete(done, stored, tags);
+        }
+        result
+    }
+
+    /// Records on the flight, before the body runs, the tags its entry will carry: a tag
+    /// invalidation then detaches the flight only if they match. And, where an invalidation
+    /// that goes over many shards is in progress and may cover this run, makes it store
+    /// nothing (see [`crate::ongoing`]).
+    fn announce<T: Tags>(&mut self, tags: T) -> Option<Vec<String>> {
+        let tags = tags.into_tags();
+        let Some(claim) = &mut self.claim else {
+            return tags;
+        };
+        let store = &claim.cache.store;
+        let Some(run) = claim.run.run.as_mut() else {
+            return tags;
+        };
+        if let (Some(tags), Some(flight)) = (&tags, &run.flight) {
+            flight.set_tags(tags);
+        }
+        if ongoing::dooms(store.id(), tags.as_deref()) {
+            run.doomed = true;
+            if let Some(flight) = &run.flight {
+                store.doom(flight);
+            }
+        }
+        tags
+    }
+
+    fn body_starts(&mut self) {
+        if let Some(claim) = &mut self.claim {
+            claim.run.ran_body = true;
+        }
+    }
+
+    /// What the store keeps of `result`, and what the waiters get when it keeps nothing:
+    /// what `unless` rejects is not stored, but the callers waiting for this run get it; an
+    /// `Err` too, where the policy shares errors.
+    fn keep<U: FnOnce(&R) -> bool>(&self, result: &R, unless: U) -> Done<V> {
+        let (value, unstored) = match P::keep(result) {
+            Some(v) if !unless(result) => (Some(v), Outcome::Retry),
+            Some(v) => (None, Outcome::Value(v)),
+            None => (
+                None,
+                P::share_error(result).map_or(Outcome::Retry, Outcome::Error),
+            ),
+        };
+        Done {
+            value,
+            unstored,
+            tags: None,
+            ran_body: true,
+            lives: None,
+        }
+    }
+}
+
+impl<K, V> Claim<K, V>
+where
+    K: StoredKey,
+    V: StoredValue,
+{
+    /// The remote tier to ask before the body runs: not for a `refresh_*`, which runs the
+    /// body whatever is stored.
+    fn asks_remote(&self) -> Option<&'static dyn crate::remote::Remote<K, V>> {
+        let run = self.run.run.as_ref()?;
+        if run.refresh {
+            return None;
+        }
+        self.cache.remote()
+    }
+
+    /// Takes in the remote tier's answer: on a hit the run ends with its value (the body
+    /// does not run); on a miss the lease is kept for the fill.
+    fn fetched(&mut self, fetched: Fetched<V>, tags: Option<&Vec<String>>) -> Option<V> {
+        match fetched {
+            Fetched::Hit { value, lives } => {
+                let done = Done {
+                    value: Some(value.clone()),
+                    unstored: Outcome::Retry,
+                    tags: tags.cloned(),
+                    ran_body: false,
+                    lives: lives.map(crate::clock::nanos),
+                };
+                self.hand_back(done);
+                Some(value)
+            }
+            Fetched::Miss { lease } => {
+                self.lease = lease;
+                None
+            }
+        }
+    }
+
+    /// Hands a run that ran the body back to the store: the value is kept locally only if
+    /// the remote tier, where there is one, stored it (`stored`); the waiters get it anyway.
+    fn complete(mut self, mut done: Done<V>, stored: bool, tags: Option<Vec<String>>) {
+        if let (Some(lease), Some(key), Some(remote)) =
+            (self.lease.take(), &self.key, self.cache.remote())
+        {
+            // Nothing to fill (an `Err`, an `unless`): the lease goes back.
+            remote.release(key, lease);
+        }
+        if !stored && let Some(v) = done.value.take() {
+            done.unstored = Outcome::Value(v);
+        }
+        done.tags = tags;
+        self.hand_back(done);
+    }
+
+    fn hand_back(&mut self, done: Done<V>) {
+        let (Some(key), Some(run)) = (self.key.take(), self.run.run.take()) else {
+            return;
+        };
+        self.cache.store.complete(self.hash, key, run, done);
+    }
+}

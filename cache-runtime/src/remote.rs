@@ -1,0 +1,84 @@
+//! The seam for a second tier behind the in-memory store: what a remote store (Redis) must do
+//! for a cache, typed by the cache's key and value, every method bounded in time.
+//!
+//! The remote tier is consulted only where a caller would otherwise run the body: a hit in
+//! the store (or in a thread's copy) never sees it. The caller that runs a key's flight asks
+//! the remote store first ([`Remote::fetch`]); on a remote hit the body does not run, the
+//! flight's waiters get the value and the store keeps it only as a near copy (a store of
+//! capacity 0 keeps none). On a remote miss the body runs and the value goes to the remote
+//! store ([`Remote::fill`]) before the flight ends; a fill that an invalidation overtook
+//! stores nothing anywhere. Invalidations reach the remote store before the local one, so
+//! that a flight started between the two cannot read the old value back.
+//!
+//! Failures are the remote tier's own to count and log: every method here answers (a miss,
+//! `false`) within its deadline, and the cached function then runs its body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A future of the remote tier, boxed so that the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The right to fill a key in the remote store, taken by [`Remote::fetch`] on a miss: a fill
+/// with it stores only if no invalidation (nor another writer) came in between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease(
+    /// The owner's token, random.
+    pub [u8; 16],
+);
+
+/// What the remote store holds for a key.
+#[derive(Debug)]
+pub enum Fetched<V> {
+    /// A value, which may live at most `lives` more in a near copy (its remaining time to
+    /// live in the remote store).
+    Hit {
+        /// The value.
+        value: V,
+        /// How long it may still live in a near copy.
+        lives: Option<Duration>,
+    },
+    /// Nothing usable: the body runs. With a lease, its value is filled in under it; without
+    /// one (the remote store is down, or another process holds the key's lease), nothing is
+    /// stored remotely.
+    Miss {
+        /// The right to fill the key, if this caller got it.
+        lease: Option<Lease>,
+    },
+}
+
+/// A cache's remote tier (see the module's doc). Generated code never names it; a backend
+/// marker ([`crate::backend::Backend`]) makes one for its cache.
+pub trait Remote<K, V>: Send + Sync + 'static {
+    /// On a miss, before the body runs: what the remote store holds for `key`. `tags`: the
+    /// labels the entry will carry.
+    fn fetch(&self, key: &K, tags: &[String]) -> Fetched<V>;
+    /// The `async` form of [`Remote::fetch`].
+    fn fetch_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Fetched<V>>;
+    /// After the body ran: stores `value` under `lease` (without one, whatever is there is
+    /// replaced: a `refresh_*`). Whether it was stored: `false` when an invalidation
+    /// overtook the run, or the remote store could not be reached.
+    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> bool;
+    /// The `async` form of [`Remote::fill`].
+    fn fill_async<'a>(
+        &'a self,
+        key: &'a K,
+        value: &'a V,
+        tags: &'a [String],
+        lease: Option<Lease>,
+    ) -> BoxFuture<'a, bool>;
+    /// Gives a lease back: the run stores nothing (an `Err`, a panic, a cancelled future).
+    /// Never blocks.
+    fn release(&self, key: &K, lease: Lease);
+    /// Removes `key`'s entry; whether there was one.
+    fn invalidate(&self, key: &K) -> bool;
+    /// The `async` form of [`Remote::invalidate`].
+    fn invalidate_async<'a>(&'a self, key: &'a K) -> BoxFuture<'a, bool>;
+    /// Removes every entry of the cache.
+    fn clear(&self);
+    /// The `async` form of [`Remote::clear`].
+    fn clear_async(&self) -> BoxFuture<'_, ()>;
+    /// How many operations failed (counted in the cache's `stats().errors`).
+    fn errors(&self) -> u64;
+}
