@@ -608,6 +608,59 @@ pub use cache_runtime::{
     invalidate_tag, testing,
 };
 
+/// Redis as a shared store behind `#[cached(redis)]` (cargo feature `redis`).
+///
+/// ```no_run
+/// use memocache::cached;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Rates {
+///     eur: f64,
+/// }
+///
+/// memocache::redis::init(memocache::redis::Config::from_url("redis://127.0.0.1:6379/")?)?;
+///
+/// #[cached(ttl = "1h", redis)]
+/// fn rates(day: u32) -> Rates {
+///     Rates { eur: 1.08 } // every process reads this entry from Redis once it is there
+/// }
+///
+/// rates(20261201);
+/// invalidate_rates(20261201); // for every process
+/// # Ok::<(), memocache::redis::Error>(())
+/// ```
+///
+/// Entries live under `<prefix>:<cache name>:<encoded key>` (the prefix is `memocache`
+/// unless [`Config::key_prefix`](redis::Config::key_prefix) says otherwise) with Redis's own
+/// expiry, `PX` = the function's `ttl`. A function's keys spread over a Cluster's slots.
+/// Values carry a fingerprint of their type and of the function's `version = ".."`, so that a
+/// deploy that changes either reads an old entry as a miss, never as garbage; a value that is
+/// corrupted or written by something else is a miss too, and the fresh value replaces it.
+///
+/// Without [`init`](redis::init), the configuration comes from `MEMOCACHE_REDIS_URL` (one URL,
+/// or several separated by commas for a Redis Cluster), else `redis://127.0.0.1:6379/`.
+///
+/// Only a call that would run the body asks Redis (one call per process and key, for all the
+/// callers waiting on it); on a Redis hit the body does not run. An invalidation reaches Redis
+/// before it returns, so that no process reads the old value from Redis afterwards, and a run
+/// that began before it stores nothing there (each run fills its key under a lease that the
+/// invalidation deletes). `invalidate_tag` reaches Redis too, also for functions this process
+/// never called, once the process uses Redis (it called `init`, has a Redis cache, or has
+/// `MEMOCACHE_REDIS_URL` set).
+///
+/// **Failures.** Redis down, refusing, slow or paused: each operation waits at most the
+/// operation timeout (50 ms unless configured), then the function runs its body and returns
+/// its value. The failure is counted in the cache's `stats().errors`; after a few in a row
+/// every call skips Redis at once until a background `PING` answers. A warning is logged
+/// (`tracing`, target `memocache::redis`) when that starts and one line with counts when it
+/// ends, never once per call. An invalidation that could not reach Redis is kept and replayed
+/// when Redis answers again, before that cache reads from it.
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use cache_runtime::redis::{Config, DEFAULT_URL, ENV_URL, Error, ErrorKind, init};
+}
+
 /// What `#[cached]` expands to calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {

@@ -5,7 +5,7 @@
 //! capacity = 1000 | capacity = <usize expr>   unbounded
 //! key = <expr>      name = "literal"          unless = <expr>
 //! cache_errors      tags = [<expr>, ...]      single_flight = true | false
-//! redis
+//! redis           version = "literal"
 //! ```
 //!
 //! Values stay syn nodes (`Expr`, `LitStr`) so that every later error points at the
@@ -46,13 +46,8 @@ keywords!(
     single_flight,
     redis,
     near,
+    version,
 );
-
-/// Whether the unknown-option error lists `option`: `redis` and `near` are parsed (to say
-/// they are not available yet) but do nothing, so they are not offered.
-fn listed(option: &&str) -> bool {
-    !matches!(*option, "redis" | "near")
-}
 
 /// An option's place in the attribute: where its keyword was, and its value if the value
 /// was valid. An option given with a bad value is still "present" (so `stale` after a
@@ -112,6 +107,7 @@ pub struct Args {
     pub single_flight: Slot<LitBool>,
     pub redis: Slot<()>,
     pub near: Slot<Dur>,
+    pub version: Slot<LitStr>,
 }
 
 impl Args {
@@ -154,7 +150,7 @@ fn parse_option(
             equals(input, "key", span, "key = (id, lang.clone())")?;
             Some(input.parse()?)
         },
-        name => |span| name(input, span, cx)?,
+        name => |span| literal(input, "name", span, "name = \"prices\"", cx)?,
         unless => |span| {
             equals(input, "unless", span, "unless = Option::is_none")?;
             Some(input.parse()?)
@@ -167,6 +163,7 @@ fn parse_option(
         },
         redis => |_span| flag(input, "redis", cx)?,
         near => |span| duration(input, "near", span, cx)?,
+        version => |span| literal(input, "version", span, "version = \"2\"", cx)?,
     }
     if input.peek(Ident::peek_any) {
         unknown_option(input, cx)
@@ -298,14 +295,21 @@ fn capacity(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Opti
     })
 }
 
-fn name(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Option<LitStr>> {
-    equals(input, "name", span, "name = \"prices\"")?;
+/// A non-empty string literal option: `name = "prices"`, `version = "2"`.
+fn literal(
+    input: ParseStream,
+    option: &str,
+    span: Span,
+    example: &str,
+    cx: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
+    equals(input, option, span, example)?;
     if !input.peek(LitStr) {
-        return Err(input.error("`name` takes a string literal: `name = \"prices\"`"));
+        return Err(input.error(format!("`{option}` takes a string literal: `{example}`")));
     }
     let lit: LitStr = input.parse()?;
     if lit.value().is_empty() {
-        cx.spanned(&lit, "`name` cannot be empty");
+        cx.spanned(&lit, format!("`{option}` cannot be empty"));
         return Ok(None);
     }
     Ok(Some(lit))
@@ -334,12 +338,7 @@ fn unknown_option(input: ParseStream, cx: &mut Errors) -> syn::Result<()> {
         &ident,
         format!(
             "unknown option `{ident}`{hint}; the options are: {}",
-            OPTIONS
-                .iter()
-                .copied()
-                .filter(listed)
-                .collect::<Vec<_>>()
-                .join(", ")
+            OPTIONS.join(", ")
         ),
     );
     if input.peek(Token![=]) {

@@ -16,7 +16,7 @@
 //! }
 //! fn __memocache_price(symbol: &str, day: u32) -> Result<f64, Error> { BODY }
 //! pub fn invalidate_price(symbol: &str, day: u32) -> bool { P::invalidate::<R, _, _>(price_cache(), P::OkOnly, (symbol, &day)) }
-//! pub fn invalidate_all_price() { price_cache().clear(); }
+//! pub fn invalidate_all_price() { P::invalidate_all(price_cache(), P::Memory); }
 //! pub fn refresh_price(symbol: &str, day: u32) -> Result<f64, Error> { /* as price, with P::Mode::Refresh */ }
 //! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::new_handle(..); &HANDLE }
 //! ```
@@ -357,10 +357,11 @@ impl<'f, 'a> Gen<'f, 'a> {
         let name = &self.invalidate_all;
         let cache = self.cache_call();
         let where_clause = self.helper_where(false, true, &[]);
+        let backend = self.backend();
         let clear = if self.func.is_async() {
-            quote!(::memocache::__private::clear_async(#cache).await;)
+            quote!(::memocache::__private::invalidate_all_async(#cache, #backend).await;)
         } else {
-            quote!(#cache.clear();)
+            quote!(::memocache::__private::invalidate_all(#cache, #backend);)
         };
         quote! {
             #head

@@ -53,14 +53,66 @@ fn check_options(func: &Function, args: &Args, cx: &mut Errors) {
              function returns is stored already",
         );
     }
-    for (slot, name) in [(args.redis.span, "redis"), (args.near.span, "near")] {
-        if let Some(span) = slot {
-            cx.at(
-                span,
-                format!(
-                    "`{name}` is not available yet: the Redis store arrives with the `redis` feature"
-                ),
-            );
+    check_redis(args, cx);
+}
+
+/// The Redis options: only with the `redis` feature, `redis` with a `ttl`, the others with
+/// `redis`, and nothing that Redis cannot do.
+fn check_redis(args: &Args, cx: &mut Errors) {
+    let Some(redis) = args.redis.span else {
+        for (span, name) in [(args.near.span, "near"), (args.version.span, "version")] {
+            if let Some(span) = span {
+                cx.at(
+                    span,
+                    format!("`{name}` goes with `redis`: it is about the copies of Redis entries"),
+                );
+            }
+        }
+        return;
+    };
+    if !cfg!(feature = "redis") {
+        cx.at(
+            redis,
+            "`redis` needs memocache's `redis` feature: `memocache = { version = \"0.1\", \
+             features = [\"redis\"] }` in Cargo.toml",
+        );
+        return;
+    }
+    if !args.ttl.present() {
+        cx.at(
+            redis,
+            "`redis` needs a `ttl`: Redis keeps an entry until its `PX` runs out, and every \
+             process reads it until then; write `ttl = \"10m\"`",
+        );
+    }
+    if let Some(tti) = args.tti.span {
+        cx.at(
+            tti,
+            "`tti` cannot go with `redis`: every hit in every process would have to move the \
+             entry's expiry in Redis; use `ttl`",
+        );
+    }
+    if let Some(stale) = args.stale.span {
+        cx.at(
+            stale,
+            "`stale` cannot go with `redis` yet: an entry is served until its `ttl` runs out, \
+             then read again",
+        );
+    }
+    if !args.near.present() {
+        for (span, name) in [
+            (args.capacity.span, "capacity"),
+            (args.unbounded.span, "unbounded"),
+        ] {
+            if let Some(span) = span {
+                cx.at(
+                    span,
+                    format!(
+                        "`{name}` bounds the local copies, and with `redis` alone there are none: \
+                         add `near = \"30s\"` to keep local copies, or drop `{name}`"
+                    ),
+                );
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! values must meet are on its impl alone.
 
 use crate::config::Config;
-use crate::remote::Remote;
+use crate::remote::{BoxFuture, Remote};
 
 /// A backend for caches of keys `K` and values `V` (see the module's doc).
 pub trait Backend<K, V>: Copy + Send + Sync + 'static {
@@ -15,9 +15,26 @@ pub trait Backend<K, V>: Copy + Send + Sync + 'static {
     fn remote(self, name: &'static str, config: &Config) -> Option<Box<dyn Remote<K, V>>>;
 }
 
+/// What a backend drops of a whole cache in its remote tier, without the cache's key and
+/// value types: `invalidate_all_f` reaches the entries of earlier processes even before the
+/// function's first call in this one.
+pub trait Wipe: Copy + Send + Sync + 'static {
+    /// Drops every remote entry of the cache named `name`.
+    fn wipe(self, name: &'static str);
+    /// The `async` form of [`Wipe::wipe`].
+    fn wipe_async(self, name: &'static str) -> BoxFuture<'static, ()>;
+}
+
 /// Entries in process memory only: the default.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Memory;
+
+impl Wipe for Memory {
+    fn wipe(self, _: &'static str) {}
+    fn wipe_async(self, _: &'static str) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}
 
 impl<K, V> Backend<K, V> for Memory {
     const REMOTE: bool = false;

@@ -20,6 +20,10 @@ pub struct Config {
     pub(crate) capacity: Option<usize>,
     pub(crate) single_flight: bool,
     pub(crate) tagged: bool,
+    /// With a remote tier: how long the local (near) copy of an entry may live.
+    pub(crate) near: Option<Duration>,
+    /// With a remote tier: part of the values' type fingerprint.
+    pub(crate) version: &'static str,
 }
 
 /// The setters of the duration settings, one alike the other.
@@ -53,6 +57,8 @@ impl Config {
             capacity: Some(DEFAULT_CAPACITY),
             single_flight: true,
             tagged: false,
+            near: None,
+            version: "",
         }
     }
     durations! {
@@ -62,6 +68,8 @@ impl Config {
         tti,
         /// For `d` after the `ttl` runs out, the old value is served while one refresh runs.
         stale,
+        /// With a remote tier (`redis`): keep a local copy of an entry for up to `d`.
+        near,
     }
     /// Keeps at most `n` entries (0 keeps none).
     #[must_use]
@@ -87,6 +95,30 @@ impl Config {
     pub fn tagged(mut self) -> Self {
         self.tagged = true;
         self
+    }
+    /// With a remote tier (`redis`): the `version` that joins the values' type fingerprint.
+    #[must_use]
+    pub fn version(mut self, version: &'static str) -> Self {
+        self.version = version;
+        self
+    }
+    /// The settings of the in-memory store in front of a remote tier: it keeps entries only
+    /// with `near` (else it keeps none, and is there for its single-flight), for at most
+    /// `near`, within `capacity`.
+    pub(crate) fn local(&self) -> Config {
+        let mut local = self.clone();
+        match self.near {
+            Some(near) => {
+                local.ttl = Some(self.ttl.map_or(near, |ttl| ttl.min(near)));
+                local.stale = None;
+            }
+            None => {
+                local.capacity = Some(0);
+                local.ttl = None;
+                local.stale = None;
+            }
+        }
+        local
     }
     /// The capacity bound, `None` when unbounded.
     #[must_use]

@@ -72,6 +72,16 @@ impl CacheHandle {
         self.name
     }
 
+    /// The name, for as long as the process runs.
+    pub(crate) fn name_static(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether the function has a cache in this process (it was called, and caching is on).
+    pub(crate) fn has_cache(&self) -> bool {
+        self.primary.get().copied().flatten().is_some()
+    }
+
     /// How many entries the cache holds (expired ones not yet purged included).
     #[must_use]
     pub fn len(&self) -> usize {
@@ -216,7 +226,8 @@ impl CacheHandle {
     ) -> &'static Cache<K, V> {
         let config = config();
         let remote = backend.remote(self.name, &config);
-        Box::leak(Box::new(Cache::new(&config, copies, remote)))
+        let local = if B::REMOTE { config.local() } else { config };
+        Box::leak(Box::new(Cache::new(&local, copies, remote)))
     }
 }
 
@@ -283,5 +294,9 @@ pub fn invalidate_tag(tag: &str) -> usize {
 /// [`invalidate_tag`] over these caches, one after the other.
 pub(crate) fn invalidate_tag_among(caches: Vec<&'static CacheHandle>, tag: &str) -> usize {
     let _ongoing = ongoing::begin(Scope::Tag(tag.into()));
+    // Redis first, as for every invalidation: a run that starts between the two cannot
+    // read the old value back from it.
+    #[cfg(feature = "redis")]
+    crate::redis::invalidate_tag(tag);
     caches.iter().map(|c| c.invalidate_tag(tag)).sum()
 }

@@ -98,9 +98,10 @@ pub mod testing {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::backend::{Backend, Memory};
+    pub use crate::backend::{Backend, Memory, Wipe};
     pub use crate::call::{
-        Call, Lookup, Mode, Tags, Ticket, clear_async, invalidate, invalidate_async, never, tag,
+        Call, Lookup, Mode, Tags, Ticket, invalidate, invalidate_all, invalidate_all_async,
+        invalidate_async, never, tag,
     };
     pub use crate::config::Config;
     pub use crate::handle::CacheHandle;
@@ -110,6 +111,8 @@ pub mod __private {
     pub use crate::policy::{
         IsResult, OkOf, OkOnly, OkShared, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
     };
+    #[cfg(feature = "redis")]
+    pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Lease, Remote};
 
     /// A cache handle for a `static` (see [`CacheHandle`]).

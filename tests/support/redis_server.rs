@@ -220,6 +220,22 @@ impl RedisServer {
         self.paused = false;
     }
 
+    /// Makes the server stop when this process does, for a server kept in a `static` (whose
+    /// `Drop` never runs): a small watchdog process kills it once this process is gone.
+    pub fn stop_with_this_process(&self) {
+        let Some(pid) = self.pid() else { return };
+        let script = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 0.2; done; kill -9 {pid} 2>/dev/null",
+            std::process::id()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+
     /// Runs `redis-cli` against this server; its standard output, trimmed.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")

@@ -12,7 +12,11 @@ impl Gen<'_, '_> {
     /// Where the entries live: the backend marker every runtime call takes (see the
     /// runtime's `backend.rs`).
     pub(super) fn backend(&self) -> TokenStream {
-        quote!(::memocache::__private::Memory)
+        match self.args.redis.span {
+            // Spanned at the keyword: a key or value that Redis cannot hold is reported there.
+            Some(span) => quote::quote_spanned!(span=> ::memocache::__private::Redis),
+            None => quote!(::memocache::__private::Memory),
+        }
     }
 
     /// The store's configuration, as a closure that runs once, when the store is made.
@@ -44,6 +48,13 @@ impl Gen<'_, '_> {
         }
         if let Some(on) = &args.single_flight.value {
             chain.extend(quote!(.single_flight(#on)));
+        }
+        if let Some(d) = &args.near.value {
+            let d = duration(d);
+            chain.extend(quote!(.near(#d)));
+        }
+        if let Some(version) = &args.version.value {
+            chain.extend(quote!(.version(#version)));
         }
         if args.tags.value.as_ref().is_some_and(|t| !t.is_empty()) {
             chain.extend(quote!(.tagged()));

@@ -13,7 +13,7 @@ mod stale;
 mod ticket;
 mod wait;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Wipe};
 use crate::bypass;
 use crate::cache::Cache;
 use crate::config::Config;
@@ -377,7 +377,22 @@ where
     }
 }
 
-/// `invalidate_all_f` of an `async fn`: [`CacheHandle::clear`], awaiting the remote tiers.
-pub async fn clear_async(handle: &'static CacheHandle) {
-    handle.clear_async().await;
+/// `invalidate_all_f`: [`CacheHandle::clear`] where this process has the cache; else, for a
+/// backend with a remote tier, every remote entry of the function all the same.
+pub fn invalidate_all<B: Wipe>(handle: &'static CacheHandle, backend: B) {
+    if handle.has_cache() {
+        handle.clear();
+    } else {
+        backend.wipe(handle.name_static());
+    }
+}
+
+/// The `async` form of [`invalidate_all`], for the helpers of an `async fn`: the remote tier
+/// is awaited.
+pub async fn invalidate_all_async<B: Wipe>(handle: &'static CacheHandle, backend: B) {
+    if handle.has_cache() {
+        handle.clear_async().await;
+    } else {
+        backend.wipe_async(handle.name_static()).await;
+    }
 }

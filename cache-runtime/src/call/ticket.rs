@@ -28,21 +28,43 @@ pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
     _result: PhantomData<fn(P) -> R>,
 }
 
-/// A ticket's hold on its cache: where the result goes, the run to hand back, and the
-/// remote lease to fill under or give back.
+/// A ticket's hold on its cache: where the result goes, the run to hand back, and what the
+/// remote tier may do with the value.
 struct Claim<K: 'static, V: 'static> {
     cache: &'static Cache<K, V>,
     hash: u64,
     /// `None` once handed to the store.
     key: Option<K>,
     run: RunGuard<K, V>,
-    lease: Option<Lease>,
+    /// What the run may do in the remote tier: fill under its lease, or nothing (without a
+    /// lease, or with no remote tier); a `refresh_*` replaces whatever is there.
+    fill: Fill,
+}
+
+/// See [`Claim::fill`].
+enum Fill {
+    Nothing,
+    Lease(Lease),
+    Replace,
+}
+
+impl Fill {
+    /// Takes the lease out (the rest stays), to fill under or give back.
+    fn take_lease(&mut self) -> Option<Lease> {
+        match std::mem::replace(self, Fill::Nothing) {
+            Fill::Lease(lease) => Some(lease),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 impl<K: 'static, V: 'static> Drop for Claim<K, V> {
     fn drop(&mut self) {
         if let (Some(lease), Some(key), Some(remote)) =
-            (self.lease.take(), &self.key, self.cache.remote())
+            (self.fill.take_lease(), &self.key, self.cache.remote())
         {
             remote.release(key, lease);
         }
@@ -67,6 +89,11 @@ impl<K: 'static, V: 'static> RunGuard<K, V> {
             run: Some(run),
             ran_body: false,
         }
+    }
+
+    /// Whether the run is a `refresh_*`.
+    fn refreshes(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.refresh)
     }
 }
 
@@ -129,8 +156,12 @@ where
                 cache,
                 hash,
                 key: Some(key),
+                fill: if run.refreshes() {
+                    Fill::Replace
+                } else {
+                    Fill::Nothing
+                },
                 run,
-                lease: None,
             }),
             _result: PhantomData,
         }
@@ -163,10 +194,15 @@ where
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
-                (Some(remote), Some(key), Some(value)) => {
-                    let lease = claim.lease.take();
-                    remote.fill(key, value, tags.as_deref().unwrap_or_default(), lease)
-                }
+                (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
+                    Some(lease) => {
+                        remote.fill(key, value, tags.as_deref().unwrap_or_default(), Some(lease))
+                    }
+                    None if matches!(claim.fill, Fill::Replace) => {
+                        remote.fill(key, value, tags.as_deref().unwrap_or_default(), None)
+                    }
+                    None => false,
+                },
                 _ => true,
             };
             claim.complete(done, stored, tags);
@@ -202,12 +238,24 @@ where
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
-                (Some(remote), Some(key), Some(value)) => {
-                    let lease = claim.lease.take();
-                    remote
-                        .fill_async(key, value, tags.as_deref().unwrap_or_default(), lease)
-                        .await
-                }
+                (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
+                    Some(lease) => {
+                        remote
+                            .fill_async(
+                                key,
+                                value,
+                                tags.as_deref().unwrap_or_default(),
+                                Some(lease),
+                            )
+                            .await
+                    }
+                    None if matches!(claim.fill, Fill::Replace) => {
+                        remote
+                            .fill_async(key, value, tags.as_deref().unwrap_or_default(), None)
+                            .await
+                    }
+                    None => false,
+                },
                 _ => true,
             };
             claim.complete(done, stored, tags);
@@ -299,7 +347,7 @@ where
                 Some(value)
             }
             Fetched::Miss { lease } => {
-                self.lease = lease;
+                self.fill = lease.map_or(Fill::Nothing, Fill::Lease);
                 None
             }
         }
@@ -309,7 +357,7 @@ where
     /// the remote tier, where there is one, stored it (`stored`); the waiters get it anyway.
     fn complete(mut self, mut done: Done<V>, stored: bool, tags: Option<Vec<String>>) {
         if let (Some(lease), Some(key), Some(remote)) =
-            (self.lease.take(), &self.key, self.cache.remote())
+            (self.fill.take_lease(), &self.key, self.cache.remote())
         {
             // Nothing to fill (an `Err`, an `unless`): the lease goes back.
             remote.release(key, lease);

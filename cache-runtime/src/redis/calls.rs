@@ -181,11 +181,13 @@ impl Client {
     }
 
     /// Deletes our lease (after an `Err`, a panic), and nothing else: true if it was ours.
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) fn release_blocking(&self, key: &[u8], token: &Token) -> Result<bool, Error> {
         blocking!(self, |ex, dl| ops::release(ex, key, token, dl))
     }
 
     /// [`release_blocking`](Self::release_blocking) for async callers.
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) async fn release(&self, key: &[u8], token: &Token) -> Result<bool, Error> {
         awaiting!(self, |ex, dl| ops::release(ex, key, token, dl))
     }
@@ -208,6 +210,7 @@ impl Client {
 
     /// Sets our lease's expiry to `px_ms` while a long body runs (and raises its tag sets'):
     /// false if the lease is no longer ours.
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) fn extend_blocking(
         &self,
         key: &[u8],
@@ -226,6 +229,7 @@ impl Client {
     }
 
     /// [`extend_blocking`](Self::extend_blocking) for async callers.
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) async fn extend(
         &self,
         key: &[u8],
@@ -340,11 +344,13 @@ impl Client {
     }
 
     /// `PING` (every master of a Cluster).
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) fn ping_blocking(&self) -> Result<(), Error> {
         blocking!(self, |ex, dl| ops::ping(ex, dl))
     }
 
     /// [`ping_blocking`](Self::ping_blocking) for async callers.
+    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) async fn ping(&self) -> Result<(), Error> {
         awaiting!(self, |ex, dl| ops::ping(ex, dl))
     }

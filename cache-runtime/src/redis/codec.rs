@@ -108,6 +108,21 @@ impl Token {
     pub(crate) fn placeholder(&self) -> &[u8] {
         &self.placeholder
     }
+
+    /// The token's 16 random bytes, which the runtime carries as a lease.
+    pub(crate) fn bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&self.placeholder[5..]);
+        out
+    }
+
+    /// The token whose [`Token::bytes`] are `bytes`.
+    pub(crate) fn from_bytes(bytes: [u8; 16]) -> Token {
+        let mut placeholder = [0u8; 21];
+        placeholder[..5].copy_from_slice(&LEASE_PREFIX);
+        placeholder[5..].copy_from_slice(&bytes);
+        Token { placeholder }
+    }
 }
 
 /// What a value's envelope says besides the value.

@@ -33,11 +33,9 @@
 //! truncation) reads as a miss and is overwritten by the fresh value. MessagePack has a single
 //! nil, so a `Some(None)` of an `Option<Option<T>>` value reads back as `None`.
 
-// The crate-internal API below is what the runtime's Redis tier calls; until it is plugged in,
-// only this module's tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
-//
 // Inside (see each file's opening comment):
+// - `backend.rs`: the `Redis` marker and its bounds; `tier.rs`: a cache's tier (the runtime's
+//   `Remote`) on the operations below;
 // - `config.rs`, `error.rs`: the public types;
 // - `keys.rs`, `keyenc.rs`: key names; `codec.rs`: stored bytes; `scripts.rs`: the Lua;
 // - `transport.rs` (what a transport is), `pool.rs` (sync, standalone), `io.rs` (the I/O
@@ -46,6 +44,7 @@
 //   transports and `breaker.rs`; `calls.rs`: the sync and async entry points;
 //   `pending.rs`: invalidations to replay.
 
+mod backend;
 mod breaker;
 mod calls;
 mod client;
@@ -60,6 +59,7 @@ mod pending;
 mod pool;
 mod scripts;
 mod slots;
+mod tier;
 mod transport;
 
 #[cfg(test)]
@@ -68,14 +68,10 @@ mod tests;
 pub use config::{Config, DEFAULT_URL, ENV_URL};
 pub use error::{Error, ErrorKind};
 
-// What the runtime's Redis tier uses (until it does, some are only used by the tests).
-#[allow(unused_imports)]
-pub(crate) use {
-    client::{Client, Lookup},
-    codec::{Codec, Decoded, Meta, Token},
-    keys::{CacheKeys, KeySpace},
-    pending::Pending,
-};
+pub(crate) use backend::invalidate_tag;
+#[doc(hidden)]
+pub use backend::{Redis, RedisKey, RedisValue};
+pub(crate) use client::{Client, Lookup};
 
 use std::sync::OnceLock;
 
@@ -108,6 +104,14 @@ pub fn init(config: Config) -> Result<(), Error> {
              configuration from MEMOCACHE_REDIS_URL): call it once, before any Redis-backed call",
         )
     })
+}
+
+/// The process's client if this process uses Redis: [`init`] was called, a Redis cache
+/// exists, or `MEMOCACHE_REDIS_URL` is set.
+pub(crate) fn in_use() -> Option<&'static Client> {
+    GLOBAL
+        .get()
+        .or_else(|| std::env::var_os(ENV_URL).is_some().then(global))
 }
 
 /// The process's client: the one [`init`] set, else one made from the environment.

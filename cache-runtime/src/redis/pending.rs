@@ -2,8 +2,9 @@
 //! before the cache they concern reads from Redis again.
 //!
 //! One [`Pending`] per cache holds its keys (and "all of it"); one more, for the whole key
-//! namespace, holds tags (a tag reaches every cache) with "all" meaning every key under the
-//! prefix. Bounded and deduplicated: past `capacity` distinct items it degrades to "all".
+//! namespace, holds tags (a tag reaches every cache) and the scopes of caches this process
+//! has no cache for (an `invalidate_all_f` before the first call), with "all" meaning every
+//! key under the prefix. Bounded and deduplicated: past `capacity` distinct items it degrades to "all".
 //!
 //! Each item remembers the sequence number of its latest push; a replay removes only the items
 //! it covered, so an invalidation pushed while a replay runs is replayed again later.
@@ -30,6 +31,18 @@ struct State {
     all: Option<u64>,
     keys: HashMap<Vec<u8>, u64>,
     tags: HashMap<String, u64>,
+    /// Caches' scopes (`<prefix>:<name>:`) to delete whole.
+    scopes: HashMap<Vec<u8>, u64>,
+}
+
+impl State {
+    fn is_empty(&self) -> bool {
+        self.all.is_none() && self.keys.is_empty() && self.tags.is_empty() && self.scopes.is_empty()
+    }
+
+    fn items(&self) -> usize {
+        self.keys.len() + self.tags.len() + self.scopes.len()
+    }
 }
 
 /// What one replay covers.
@@ -38,6 +51,7 @@ struct Snapshot {
     all: bool,
     keys: Vec<Vec<u8>>,
     tags: Vec<String>,
+    scopes: Vec<Vec<u8>>,
 }
 
 impl Default for Pending {
@@ -65,9 +79,10 @@ impl Pending {
         st.seq += 1;
         let seq = st.seq;
         f(&mut st, seq);
-        if st.keys.len() + st.tags.len() > self.capacity {
+        if st.items() > self.capacity {
             st.keys.clear();
             st.tags.clear();
+            st.scopes.clear();
             st.all = Some(seq);
         }
         self.any.store(true, Ordering::Release);
@@ -89,18 +104,26 @@ impl Pending {
         });
     }
 
+    /// A deletion of a whole cache's scope that failed, kept in the namespace's queue.
+    pub(crate) fn push_scope(&self, scope: &[u8]) {
+        self.push(|st, seq| {
+            st.scopes.insert(scope.to_vec(), seq);
+        });
+    }
+
     /// A deletion of the whole scope that failed.
     pub(crate) fn push_all(&self) {
         self.push(|st, seq| {
             st.keys.clear();
             st.tags.clear();
+            st.scopes.clear();
             st.all = Some(seq);
         });
     }
 
     fn snapshot(&self) -> Option<Snapshot> {
         let st = self.state.lock();
-        if st.all.is_none() && st.keys.is_empty() && st.tags.is_empty() {
+        if st.is_empty() {
             return None;
         }
         Some(Snapshot {
@@ -108,6 +131,7 @@ impl Pending {
             all: st.all.is_some(),
             keys: st.keys.keys().cloned().collect(),
             tags: st.tags.keys().cloned().collect(),
+            scopes: st.scopes.keys().cloned().collect(),
         })
     }
 
@@ -121,6 +145,7 @@ impl Pending {
             }
             st.keys.retain(|_, s| *s > snap.seq);
             st.tags.retain(|_, s| *s > snap.seq);
+            st.scopes.retain(|_, s| *s > snap.seq);
         } else {
             for k in &snap.keys {
                 if st.keys.get(k).is_some_and(|s| *s <= snap.seq) {
@@ -132,9 +157,13 @@ impl Pending {
                     st.tags.remove(t);
                 }
             }
+            for scope in &snap.scopes {
+                if st.scopes.get(scope).is_some_and(|s| *s <= snap.seq) {
+                    st.scopes.remove(scope);
+                }
+            }
         }
-        let empty = st.all.is_none() && st.keys.is_empty() && st.tags.is_empty();
-        self.any.store(!empty, Ordering::Release);
+        self.any.store(!st.is_empty(), Ordering::Release);
     }
 
     /// Replays what is pending, `scope` being what "all" deletes (a cache's
@@ -150,6 +179,9 @@ impl Pending {
             client.unlink_all_blocking(&snap.keys)?;
             for t in &snap.tags {
                 client.delete_tag_blocking(t)?;
+            }
+            for scope in &snap.scopes {
+                client.delete_all_blocking(scope)?;
             }
         }
         self.settle(&snap);
@@ -167,6 +199,9 @@ impl Pending {
             client.unlink_all(&snap.keys).await?;
             for t in &snap.tags {
                 client.delete_tag(t).await?;
+            }
+            for scope in &snap.scopes {
+                client.delete_all(scope).await?;
             }
         }
         self.settle(&snap);

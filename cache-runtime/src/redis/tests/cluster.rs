@@ -4,7 +4,8 @@
 use super::redis_server::RedisCluster;
 use super::suite::{self, Fx};
 use crate::redis::Client;
-use crate::redis::{Lookup, Token};
+use crate::redis::Lookup;
+use crate::redis::codec::Token;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

@@ -4,7 +4,8 @@
 
 use super::redis_server::RedisServer;
 use super::{log_count, suite};
-use crate::redis::{Client, Config, ErrorKind, Token, init};
+use crate::redis::codec::Token;
+use crate::redis::{Client, Config, ErrorKind, init};
 use std::time::{Duration, Instant};
 use tracing::Level;
 

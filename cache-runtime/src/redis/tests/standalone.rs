@@ -4,7 +4,8 @@
 
 use super::redis_server::RedisServer;
 use super::suite::{self, Fx};
-use crate::redis::{Client, Lookup, Token};
+use crate::redis::codec::Token;
+use crate::redis::{Client, Lookup};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

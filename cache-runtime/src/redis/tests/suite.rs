@@ -3,7 +3,9 @@
 //! key prefix).
 
 use super::redis_server::RedisServer;
-use crate::redis::{Client, Codec, Lookup, Meta, Pending, Token};
+use crate::redis::codec::{Codec, Meta, Token};
+use crate::redis::pending::Pending;
+use crate::redis::{Client, Lookup};
 use std::time::{Duration, Instant};
 
 /// A client and the servers behind it.

@@ -1,0 +1,158 @@
+//! `#[cached(redis)]` against a real 3-master Redis Cluster, with the same attribute as
+//! against one server: a function's keys spread over the masters (no hash tag holds them to
+//! one slot), entries shared by processes, invalidations (one key, all of a function, a tag)
+//! reaching them wherever they are.
+#![cfg(feature = "redis")]
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use memocache::cached;
+use redis_server::RedisCluster;
+use std::process::Command;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+static CLUSTER: LazyLock<Option<RedisCluster>> = LazyLock::new(|| {
+    let urls = std::env::var("MEMOCACHE_TEST_REDIS").ok();
+    let cluster = match urls {
+        Some(_) => None,
+        None => RedisCluster::start(),
+    };
+    if let Some(c) = &cluster {
+        for node in &c.nodes {
+            node.stop_with_this_process();
+        }
+    }
+    let urls = urls.or_else(|| cluster.as_ref().map(|c| c.urls().join(",")));
+    if let Some(urls) = urls {
+        let config = memocache::redis::Config::cluster(urls.split(',')).unwrap();
+        memocache::redis::init(config).unwrap();
+    }
+    cluster
+});
+
+fn cluster() -> Option<&'static RedisCluster> {
+    CLUSTER.as_ref()
+}
+
+/// `redis-cli -c` against the first master (it follows redirections).
+fn cli(args: &[&str]) -> String {
+    let mut all = vec!["-c"];
+    all.extend_from_slice(args);
+    cluster().unwrap().nodes[0].cli(&all)
+}
+
+/// Runs `role` in a child process of this binary, pointed at the cluster.
+fn in_child(role: &str) -> String {
+    let urls = cluster().expect("a parent with a cluster").urls().join(",");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("MEMOCACHE_TEST_CHILD", role)
+        .env("MEMOCACHE_TEST_REDIS", urls)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "child {role}: {out:?}");
+    stdout
+        .lines()
+        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no report from child {role}: {stdout}"))
+}
+
+#[test]
+fn child() {
+    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+        return;
+    };
+    LazyLock::force(&CLUSTER);
+    let report = match role.as_str() {
+        "stock" => {
+            let v = stock(9);
+            format!("stock={v} ran={}", STOCK_RUNS.load(SeqCst))
+        }
+        "rows" => {
+            let total: u64 = (0..300).map(row).sum();
+            format!("rows={total} ran={}", ROW_RUNS.load(SeqCst))
+        }
+        other => panic!("unknown role {other}"),
+    };
+    println!("REPORT {report}");
+}
+
+static STOCK_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(ttl = "10m", redis, name = "cluster.stock", tags = [format!("item:{id}")])]
+fn stock(id: u64) -> u64 {
+    STOCK_RUNS.fetch_add(1, SeqCst);
+    id * 10
+}
+
+#[test]
+fn entries_are_shared_and_invalidations_reach_them_on_a_cluster() {
+    let Some(_) = cluster() else { return };
+    assert_eq!(in_child("stock"), "stock=90 ran=1");
+    assert_eq!(
+        in_child("stock"),
+        "stock=90 ran=0",
+        "served from the cluster"
+    );
+    assert!(invalidate_stock(9), "this process never called it");
+    assert_eq!(in_child("stock"), "stock=90 ran=1");
+    assert_eq!(in_child("stock"), "stock=90 ran=0");
+    memocache::invalidate_tag("item:9");
+    assert_eq!(
+        in_child("stock"),
+        "stock=90 ran=1",
+        "the tag reached the entry's slot"
+    );
+}
+
+static ROW_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(ttl = "10m", redis, name = "cluster.row")]
+fn row(id: u64) -> u64 {
+    ROW_RUNS.fetch_add(1, SeqCst);
+    id
+}
+
+#[test]
+fn a_functions_keys_spread_over_every_master_and_invalidate_all_reaches_them() {
+    let Some(cluster) = cluster() else { return };
+    assert_eq!(in_child("rows"), "rows=44850 ran=300");
+    for node in &cluster.nodes {
+        let keys = node.cli(&[
+            "EVAL",
+            "return #redis.call('KEYS', 'memocache:cluster.row:*')",
+            "0",
+        ]);
+        let keys: u32 = keys.parse().unwrap();
+        assert!(keys > 50, "a master holds only {keys} of the 300 keys");
+    }
+    assert_eq!(in_child("rows"), "rows=44850 ran=0");
+    invalidate_all_row();
+    for node in &cluster.nodes {
+        let keys = node.cli(&[
+            "EVAL",
+            "return #redis.call('KEYS', 'memocache:cluster.row:*')",
+            "0",
+        ]);
+        assert_eq!(keys, "0");
+    }
+    assert_eq!(in_child("rows"), "rows=44850 ran=300");
+    assert_eq!(cli(&["GET", "nothing"]), "");
+}
+
+#[cached(ttl = "10m", redis, name = "cluster.fetch")]
+async fn fetch(id: u64) -> String {
+    format!("row {id}")
+}
+
+#[test]
+fn async_fns_use_the_cluster_too() {
+    let Some(_) = cluster() else { return };
+    assert_eq!(futures::executor::block_on(fetch(5)), "row 5");
+    assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "1");
+    assert!(futures::executor::block_on(invalidate_fetch(5)));
+    assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "0");
+}
