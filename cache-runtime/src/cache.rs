@@ -2,10 +2,10 @@
 //! the calls and the handle talk to; the store itself knows nothing of remote tiers.
 
 use crate::config::Config;
-use crate::key::KeyRef;
 use crate::key::StoredKey;
+use crate::key::{KeyRef, Owned};
 use crate::policy::StoredValue;
-use crate::remote::{BoxFuture, Remote};
+use crate::remote::{BoxFuture, Local, Remote};
 use crate::stats::CacheStats;
 use crate::store::Store;
 use std::any::Any;
@@ -21,6 +21,16 @@ impl<K, V> Cache<K, V> {
     #[inline]
     pub(crate) fn remote(&self) -> Option<&dyn Remote<K, V>> {
         self.remote.as_deref()
+    }
+}
+
+impl<K: StoredKey, V: StoredValue> Cache<K, V> {
+    /// Hands the remote tier, if any, the local store it keeps coherent: once, when the
+    /// cache has been made to live for the rest of the process.
+    pub(crate) fn attach(&'static self) {
+        if let Some(remote) = self.remote.as_deref() {
+            remote.attach(self);
+        }
     }
 }
 
@@ -58,6 +68,22 @@ where
             None => false,
         };
         self.store.invalidate(key) | remote
+    }
+}
+
+impl<K, V> Local<K> for Cache<K, V>
+where
+    K: StoredKey,
+    V: StoredValue,
+{
+    fn drop_key(&self, key: &K) {
+        self.store.invalidate(&Owned(key.clone()));
+    }
+    fn drop_all(&self) {
+        self.store.clear();
+    }
+    fn drop_tag(&self, tag: &str) {
+        self.store.invalidate_tag(tag);
     }
 }
 

@@ -227,7 +227,9 @@ impl CacheHandle {
         let config = config();
         let remote = backend.remote(self.name, &config);
         let local = if B::REMOTE { config.local() } else { config };
-        Box::leak(Box::new(Cache::new(&local, copies, remote)))
+        let cache: &'static Cache<K, V> = Box::leak(Box::new(Cache::new(&local, copies, remote)));
+        cache.attach();
+        cache
     }
 }
 

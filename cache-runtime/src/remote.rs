@@ -48,6 +48,18 @@ pub enum Fetched<V> {
     },
 }
 
+/// What a remote tier may do to the local store in front of it, when another process changes
+/// the remote store (the near copies' coherence): implemented by the cache, handed to
+/// [`Remote::attach`] once the cache lives for the rest of the process.
+pub trait Local<K>: Send + Sync {
+    /// Drops `key`'s local entry (and detaches its run in progress, which then stores nothing).
+    fn drop_key(&self, key: &K);
+    /// Drops every local entry.
+    fn drop_all(&self);
+    /// Drops the local entries labelled `tag`.
+    fn drop_tag(&self, tag: &str);
+}
+
 /// A cache's remote tier (see the module's doc). Generated code never names it; a backend
 /// marker ([`crate::backend::Backend`]) makes one for its cache.
 pub trait Remote<K, V>: Send + Sync + 'static {
@@ -81,4 +93,12 @@ pub trait Remote<K, V>: Send + Sync + 'static {
     fn clear_async(&self) -> BoxFuture<'_, ()>;
     /// How many operations failed (counted in the cache's `stats().errors`).
     fn errors(&self) -> u64;
+    /// Called once, when the cache is made: the local store the tier keeps coherent.
+    fn attach(&'static self, _local: &'static dyn Local<K>) {}
+    /// Whether the local store may keep a copy of what the remote tier answered or stored
+    /// now (for a near cache: only while this process hears the other processes'
+    /// invalidations).
+    fn keeps_local(&self) -> bool {
+        true
+    }
 }

@@ -336,9 +336,16 @@ where
     fn fetched(&mut self, fetched: Fetched<V>, tags: Option<&Vec<String>>) -> Option<V> {
         match fetched {
             Fetched::Hit { value, lives } => {
+                // Not kept locally while the tier says no (a near cache that does not hear
+                // the other processes' invalidations): the waiters get it all the same.
+                let keep = self.cache.remote().is_none_or(|r| r.keeps_local());
                 let done = Done {
-                    value: Some(value.clone()),
-                    unstored: Outcome::Retry,
+                    value: keep.then(|| value.clone()),
+                    unstored: if keep {
+                        Outcome::Retry
+                    } else {
+                        Outcome::Value(value.clone())
+                    },
                     tags: tags.cloned(),
                     ran_body: false,
                     lives: lives.map(crate::clock::nanos),
@@ -362,7 +369,8 @@ where
             // Nothing to fill (an `Err`, an `unless`): the lease goes back.
             remote.release(key, lease);
         }
-        if !stored && let Some(v) = done.value.take() {
+        let keep = stored && self.cache.remote().is_none_or(|r| r.keeps_local());
+        if !keep && let Some(v) = done.value.take() {
             done.unstored = Outcome::Value(v);
         }
         done.tags = tags;

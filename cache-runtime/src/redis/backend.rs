@@ -2,13 +2,13 @@
 //! values must meet (in the user's words when they do not), and the tags that Redis drops
 //! for every process.
 
+use super::bus;
 use super::tier::{Tier, pending_tags};
 use crate::backend::{Backend, Wipe};
 use crate::config::Config;
 use crate::remote::{BoxFuture, Remote};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
 
 /// A key a `redis` cache can keep: it travels to Redis and back.
 #[diagnostic::on_unimplemented(
@@ -36,20 +36,13 @@ pub struct Redis;
 
 impl<K, V> Backend<K, V> for Redis
 where
-    K: RedisKey + Send + Sync + 'static,
+    K: RedisKey + Clone + Send + Sync + 'static,
     V: RedisValue + Send + Sync + 'static,
 {
     const REMOTE: bool = true;
 
     fn remote(self, name: &'static str, config: &Config) -> Option<Box<dyn Remote<K, V>>> {
-        let ttl = config.ttl.unwrap_or(Duration::MAX);
-        let stale = config.stale.unwrap_or(Duration::ZERO);
-        Some(Box::new(Tier::<K, V>::new(
-            name,
-            config.version,
-            ttl,
-            stale,
-        )))
+        Some(Box::new(Tier::<K, V>::new(name, config)))
     }
 }
 
@@ -61,6 +54,9 @@ impl Wipe for Redis {
             // No cache of this process to keep it for: replayed with the tags', before any
             // cache reads from Redis.
             pending_tags().push_scope(keys.prefix());
+        } else {
+            let bus = bus::get();
+            bus.publish_blocking(&bus.event(b'a', &[keys.prefix()]));
         }
     }
 
@@ -70,6 +66,9 @@ impl Wipe for Redis {
             let keys = client.keys().cache(name);
             if client.delete_all(keys.prefix()).await.is_err() {
                 pending_tags().push_scope(keys.prefix());
+            } else {
+                let bus = bus::get();
+                bus.publish(&bus.event(b'a', &[keys.prefix()])).await;
             }
         })
     }
@@ -85,5 +84,8 @@ pub(crate) fn invalidate_tag(tag: &str) {
     };
     if client.delete_tag_blocking(tag).is_err() {
         pending_tags().push_tag(tag);
+    } else {
+        let bus = bus::get();
+        bus.publish_blocking(&bus.event(b't', &[tag.as_bytes()]));
     }
 }

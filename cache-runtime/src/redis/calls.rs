@@ -139,7 +139,7 @@ impl Client {
     }
 
     /// Stores `value` with `PX px_ms` only if our lease is still there (true), listing the key in
-    /// each of `tag_keys`. False: an invalidation (or a refresh) removed the lease during the
+    /// each of `tag_keys`, and then publishes `notify.1` on the channel `notify.0`. False: an invalidation (or a refresh) removed the lease during the
     /// run, or it expired; nothing was stored.
     pub(crate) fn fill_blocking(
         &self,
@@ -148,14 +148,15 @@ impl Client {
         value: &[u8],
         px_ms: u64,
         tag_keys: &[Vec<u8>],
+        notify: (&[u8], &[u8]),
     ) -> Result<bool, Error> {
         blocking!(self, |ex, dl| ops::fill(
             ex,
             key,
             token,
-            value,
-            px_ms.max(1),
+            (value, px_ms.max(1)),
             tag_keys,
+            notify,
             dl
         ))
     }
@@ -168,14 +169,15 @@ impl Client {
         value: &[u8],
         px_ms: u64,
         tag_keys: &[Vec<u8>],
+        notify: (&[u8], &[u8]),
     ) -> Result<bool, Error> {
         awaiting!(self, |ex, dl| ops::fill(
             ex,
             key,
             token,
-            value,
-            px_ms.max(1),
+            (value, px_ms.max(1)),
             tag_keys,
+            notify,
             dl
         ))
     }
@@ -210,7 +212,6 @@ impl Client {
 
     /// Sets our lease's expiry to `px_ms` while a long body runs (and raises its tag sets'):
     /// false if the lease is no longer ours.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) fn extend_blocking(
         &self,
         key: &[u8],
@@ -229,7 +230,7 @@ impl Client {
     }
 
     /// [`extend_blocking`](Self::extend_blocking) for async callers.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
+    #[cfg_attr(not(test), allow(dead_code))] // the bus extends on its own thread
     pub(crate) async fn extend(
         &self,
         key: &[u8],
@@ -343,8 +344,18 @@ impl Client {
         awaiting!(self, |ex, _dl| ops::delete_tag(ex, &set, &aside, step))
     }
 
+    /// Publishes `event` on `channel` (the invalidation bus).
+    pub(crate) fn publish_blocking(&self, channel: &[u8], event: &[u8]) -> Result<(), Error> {
+        blocking!(self, |ex, dl| ops::publish(ex, channel, event, dl))
+    }
+
+    /// [`publish_blocking`](Self::publish_blocking) for async callers.
+    pub(crate) async fn publish(&self, channel: &[u8], event: &[u8]) -> Result<(), Error> {
+        awaiting!(self, |ex, dl| ops::publish(ex, channel, event, dl))
+    }
+
     /// `PING` (every master of a Cluster).
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
+    #[cfg_attr(not(test), allow(dead_code))] // the tests' readiness check
     pub(crate) fn ping_blocking(&self) -> Result<(), Error> {
         blocking!(self, |ex, dl| ops::ping(ex, dl))
     }

@@ -13,7 +13,7 @@ use super::keys::KeySpace;
 use super::pool::Pool;
 use super::transport::{Exec, Req, run_ready};
 use super::{Error, ops};
-use redis::Value;
+use redis::{ConnectionInfo, Value};
 use std::future::{Future, ready};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -49,6 +49,12 @@ pub(super) struct Inner {
     pub(super) transport: Transport,
     pub(super) breaker: Breaker,
     pub(super) errors: AtomicU64,
+    /// Where the invalidation bus subscribes (the server, or each node of a Cluster in
+    /// turn), and how long it waits to connect.
+    pub(super) nodes: Vec<ConnectionInfo>,
+    pub(super) connect_timeout: Duration,
+    /// How long a run holds its key's lease.
+    pub(super) lease: Duration,
 }
 
 pub(super) enum Transport {
@@ -137,7 +143,12 @@ impl Client {
             operation_timeout,
             prefix,
             pool_size,
+            lease,
         } = config;
+        let nodes = match &target {
+            Target::Standalone(info) => vec![info.clone()],
+            Target::Cluster(nodes) => nodes.clone(),
+        };
         let transport = match target {
             Target::Standalone(info) => {
                 let client = redis::Client::open(info).map_err(|e| Error::config(e.to_string()))?;
@@ -165,12 +176,14 @@ impl Client {
                 }
             }
         };
-        Ok(Client::with(
-            server,
-            KeySpace::new(&prefix),
-            operation_timeout,
-            transport,
-        ))
+        let mut client = Client::with(server, KeySpace::new(&prefix), operation_timeout, transport);
+        // Not shared yet: `with` hands out no clone.
+        if let Some(inner) = Arc::get_mut(&mut client.inner) {
+            inner.nodes = nodes;
+            inner.connect_timeout = connect_timeout;
+            inner.lease = lease;
+        }
+        Ok(client)
     }
 
     /// A client whose every call fails with `error` (an unusable configuration from the
@@ -193,10 +206,18 @@ impl Client {
             transport,
             breaker,
             errors: AtomicU64::new(0),
+            nodes: Vec::new(),
+            connect_timeout: op_timeout,
+            lease: Duration::from_secs(5),
         };
         Client {
             inner: Arc::new(inner),
         }
+    }
+
+    /// How long a run holds its key's lease.
+    pub(crate) fn lease(&self) -> Duration {
+        self.inner.lease
     }
 
     /// The key namespace (prefix) of this client.

@@ -47,6 +47,7 @@ pub struct Config {
     pub(super) operation_timeout: Duration,
     pub(super) prefix: String,
     pub(super) pool_size: usize,
+    pub(super) lease: Duration,
 }
 
 #[derive(Clone)]
@@ -152,6 +153,7 @@ impl Config {
             operation_timeout: Duration::from_millis(50),
             prefix: "memocache".to_owned(),
             pool_size: 8,
+            lease: Duration::from_secs(5),
         }
     }
 
@@ -219,6 +221,26 @@ impl Config {
         self.pool_size = connections.max(1);
         self
     }
+
+    /// How long a run of the body holds its key for the whole fleet (default 5 s, at least
+    /// 100 ms): the other processes wait for its value meanwhile. The lease is extended every
+    /// third of this while the body runs, so a long body keeps it; a holder that dies (a
+    /// `SIGKILL`, a lost network) costs the others at most this long, after which one of them
+    /// takes the key over. A call waits at most ten leases for another process's run; past
+    /// that it runs the body itself (and stores nothing).
+    ///
+    /// ```
+    /// # use cache_runtime::redis::Config;
+    /// use std::time::Duration;
+    /// let config = Config::from_url("redis://127.0.0.1/")?.lease(Duration::from_secs(2));
+    /// # let _ = config;
+    /// # Ok::<(), cache_runtime::redis::Error>(())
+    /// ```
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Config {
+        self.lease = lease.max(Duration::from_millis(100));
+        self
+    }
 }
 
 impl fmt::Debug for Config {
@@ -235,6 +257,7 @@ impl fmt::Debug for Config {
             .field("operation_timeout", &self.operation_timeout)
             .field("prefix", &self.prefix)
             .field("pool_size", &self.pool_size)
+            .field("lease", &self.lease)
             .finish()
     }
 }

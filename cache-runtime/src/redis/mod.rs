@@ -35,7 +35,8 @@
 
 // Inside (see each file's opening comment):
 // - `backend.rs`: the `Redis` marker and its bounds; `tier.rs`: a cache's tier (the runtime's
-//   `Remote`) on the operations below;
+//   `Remote`) on the operations below; `near.rs`: its near copies' coherence; `bus.rs`: the
+//   invalidation bus (pub/sub), the waits for other processes' runs, the leases kept alive;
 // - `config.rs`, `error.rs`: the public types;
 // - `keys.rs`, `keyenc.rs`: key names; `codec.rs`: stored bytes; `scripts.rs`: the Lua;
 // - `transport.rs` (what a transport is), `pool.rs` (sync, standalone), `io.rs` (the I/O
@@ -46,6 +47,7 @@
 
 mod backend;
 mod breaker;
+mod bus;
 mod calls;
 mod client;
 mod codec;
@@ -54,6 +56,7 @@ mod error;
 mod io;
 mod keyenc;
 mod keys;
+mod near;
 mod ops;
 mod pending;
 mod pool;

@@ -122,14 +122,20 @@ pub(super) async fn fill<E: Exec>(
     ex: &E,
     key: &[u8],
     token: &Token,
-    value: &[u8],
-    px_ms: u64,
+    (value, px_ms): (&[u8], u64),
     tags: &[Vec<u8>],
+    notify: (&[u8], &[u8]),
     dl: Instant,
 ) -> Result<bool, Error> {
     let px = px_ms.to_string();
     list(ex, key, tags, &px, dl).await?;
-    let args: [&[u8]; 3] = [token.placeholder(), value, px.as_bytes()];
+    let args: [&[u8]; 5] = [
+        token.placeholder(),
+        value,
+        px.as_bytes(),
+        notify.0,
+        notify.1,
+    ];
     flag(
         &script(ex, &scripts::FILL, &keys_of(ex, key, tags), &args, dl).await?,
         "fill",
@@ -156,7 +162,6 @@ pub(super) fn release_req(key: &[u8], token: &Token) -> Req {
     ))
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
 pub(super) async fn extend<E: Exec>(
     ex: &E,
     key: &[u8],
@@ -207,6 +212,17 @@ pub(super) async fn delete<E: Exec>(ex: &E, key: &[u8], dl: Instant) -> Result<b
         &script(ex, &scripts::DELETE, &[key], &[&LEASE_PREFIX], dl).await?,
         "delete",
     )
+}
+
+/// `PUBLISH`: an event of the invalidation bus (see `bus.rs`).
+pub(super) async fn publish<E: Exec>(
+    ex: &E,
+    channel: &[u8],
+    event: &[u8],
+    dl: Instant,
+) -> Result<(), Error> {
+    let cmd = redis::cmd("PUBLISH").arg(channel).arg(event).clone();
+    ex.exec(Req::Cmd(cmd), dl).await.map(drop)
 }
 
 fn unlink(keys: &[&[u8]]) -> redis::Cmd {

@@ -71,13 +71,15 @@ pub(super) static LOOKUP: Lua = Lua::new(concat!(
 ));
 
 /// Fill: store the value only if our placeholder is still there (an invalidation deleted it,
-/// or another run's value replaced it, otherwise). ARGV: our placeholder, the value, px.
+/// or another run's value replaced it, otherwise), then tell the processes waiting for it.
+/// ARGV: our placeholder, the value, px, the bus's channel, the "filled" event.
 /// Returns 1 if stored, else 0.
 pub(super) static FILL: Lua = Lua::new(concat!(
     "local ok, v = pcall(redis.call, 'GET', KEYS[1])\n",
     "if not ok or v ~= ARGV[1] then return 0 end\n",
     "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n",
     tag_loop!("ARGV[3]"),
+    "redis.call('PUBLISH', ARGV[4], ARGV[5])\n",
     "return 1\n",
 ));
 
@@ -91,7 +93,6 @@ pub(super) static RELEASE: Lua = Lua::new(concat!(
 
 /// Extend: set our placeholder's expiry to px (and raise its tag sets'). ARGV: our
 /// placeholder, px. Returns 1 if the lease is still ours, else 0.
-#[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
 pub(super) static EXTEND: Lua = Lua::new(concat!(
     "local ok, v = pcall(redis.call, 'GET', KEYS[1])\n",
     "if not ok or v ~= ARGV[1] then return 0 end\n",

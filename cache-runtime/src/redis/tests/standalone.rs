@@ -140,8 +140,15 @@ fn one_lease_among_concurrent_lookups() {
                         Lookup::Leased => {
                             leased.fetch_add(1, Ordering::SeqCst);
                             assert!(
-                                c.fill_blocking(&key, &t, &suite::value("won"), 60_000, &[])
-                                    .unwrap()
+                                c.fill_blocking(
+                                    &key,
+                                    &t,
+                                    &suite::value("won"),
+                                    60_000,
+                                    &[],
+                                    suite::NOTIFY
+                                )
+                                .unwrap()
                             );
                         }
                         Lookup::Busy { .. } => drop(busy.fetch_add(1, Ordering::SeqCst)),

@@ -32,6 +32,9 @@ impl Fx<'_> {
     }
 }
 
+/// The bus channel and event a test's fills publish (nobody listens).
+pub(crate) const NOTIFY: (&[u8], &[u8]) = (b"memocache-test:#bus", b"");
+
 pub(crate) fn text(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap()
 }
@@ -68,7 +71,7 @@ pub(crate) fn lease_fill_found(fx: &Fx<'_>) {
         other => panic!("expected busy, got {other:?}"),
     }
     let v = value("one");
-    assert!(c.fill_blocking(&key, &a, &v, 60_000, &[]).unwrap());
+    assert!(c.fill_blocking(&key, &a, &v, 60_000, &[], NOTIFY).unwrap());
     let (bytes, pttl) = found(c.lookup_blocking(&key, &b, 5000, &[], &codec).unwrap());
     assert_eq!(bytes, v);
     assert!(
@@ -77,7 +80,7 @@ pub(crate) fn lease_fill_found(fx: &Fx<'_>) {
     );
     assert_eq!(codec.decode::<String>(&bytes).unwrap().value, "one");
     assert!(
-        !c.fill_blocking(&key, &a, &value("two"), 60_000, &[])
+        !c.fill_blocking(&key, &a, &value("two"), 60_000, &[], NOTIFY)
             .unwrap(),
         "the lease is spent"
     );
@@ -96,7 +99,10 @@ pub(crate) fn cas_rules(fx: &Fx<'_>) {
         c.lookup_blocking(&k1, &a, 5000, &[], &codec).unwrap(),
         Lookup::Leased
     );
-    assert!(!c.fill_blocking(&k1, &b, &value("b"), 60_000, &[]).unwrap());
+    assert!(
+        !c.fill_blocking(&k1, &b, &value("b"), 60_000, &[], NOTIFY)
+            .unwrap()
+    );
     assert!(!c.extend_blocking(&k1, &b, 60_000, &[]).unwrap());
     assert!(!c.release_blocking(&k1, &b).unwrap());
     assert!(matches!(
@@ -115,7 +121,7 @@ pub(crate) fn cas_rules(fx: &Fx<'_>) {
     );
     assert!(!c.delete_blocking(&k2).unwrap(), "a lease is not an entry");
     assert!(
-        !c.fill_blocking(&k2, &a, &value("late"), 60_000, &[])
+        !c.fill_blocking(&k2, &a, &value("late"), 60_000, &[], NOTIFY)
             .unwrap()
     );
     assert_eq!(fx.cli(&["EXISTS", text(&k2)]), "0");
@@ -133,7 +139,7 @@ pub(crate) fn cas_rules(fx: &Fx<'_>) {
         "the lease is listed under its tag"
     );
     assert!(
-        !c.fill_blocking(&k3, &a, &value("late"), 60_000, &tags)
+        !c.fill_blocking(&k3, &a, &value("late"), 60_000, &tags, NOTIFY)
             .unwrap()
     );
     assert_eq!(fx.cli(&["EXISTS", text(&k3)]), "0");
@@ -147,7 +153,7 @@ pub(crate) fn cas_rules(fx: &Fx<'_>) {
     let refresh = value("refresh");
     c.put_blocking(&k4, &refresh, 60_000, &[]).unwrap();
     assert!(
-        !c.fill_blocking(&k4, &a, &value("late"), 60_000, &[])
+        !c.fill_blocking(&k4, &a, &value("late"), 60_000, &[], NOTIFY)
             .unwrap()
     );
     assert_eq!(
@@ -180,7 +186,10 @@ pub(crate) fn garbage_is_overwritten(fx: &Fx<'_>) {
             c.lookup_blocking(key, &t, 5000, &[], &codec).unwrap(),
             Lookup::Leased
         );
-        assert!(c.fill_blocking(key, &t, &good, 60_000, &[]).unwrap());
+        assert!(
+            c.fill_blocking(key, &t, &good, 60_000, &[], NOTIFY)
+                .unwrap()
+        );
         assert_eq!(
             found(
                 c.lookup_blocking(key, &Token::new(), 5000, &[], &codec)
@@ -226,7 +235,10 @@ pub(crate) fn garbage_is_overwritten(fx: &Fx<'_>) {
             .unwrap(),
         Lookup::Leased
     );
-    assert!(c.fill_blocking(&key, &t, &good, 60_000, &[]).unwrap());
+    assert!(
+        c.fill_blocking(&key, &t, &good, 60_000, &[], NOTIFY)
+            .unwrap()
+    );
     // ... but only if the bad bytes are still what is there.
     let (now, _) = found(
         c.lookup_replacing_blocking(&key, &t, 5000, &[], &codec, &bad)
@@ -318,7 +330,8 @@ pub(crate) fn delete_all_is_scoped(fx: &Fx<'_>, n: usize) {
         "only the longer name's keys are left"
     );
     assert!(
-        !c.fill_blocking(&lease_key, &t, &v, 60_000, &[]).unwrap(),
+        !c.fill_blocking(&lease_key, &t, &v, 60_000, &[], NOTIFY)
+            .unwrap(),
         "the run stores nothing"
     );
     assert_eq!(fx.count(other.prefix()), 10);
@@ -430,7 +443,7 @@ pub(crate) async fn async_forms(c: &Client) {
     ));
     assert!(c.extend(&key, &a, 10_000, &tags).await.unwrap());
     assert!(
-        c.fill(&key, &a, &value("async"), 60_000, &tags)
+        c.fill(&key, &a, &value("async"), 60_000, &tags, NOTIFY)
             .await
             .unwrap()
     );
