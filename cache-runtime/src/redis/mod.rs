@@ -35,7 +35,7 @@
 
 // Inside (see each file's opening comment):
 // - `backend.rs`: the `Redis` marker and its bounds; `tier.rs`: a cache's tier (the runtime's
-//   `Remote`) on the operations below; `near.rs`: its near copies' coherence; `bus.rs`: the
+//   `Remote`) on the operations below; `near.rs`, `coherence.rs`: its near copies and their coherence; `bus.rs`: the
 //   invalidation bus (pub/sub), the waits for other processes' runs, the leases kept alive;
 // - `config.rs`, `error.rs`: the public types;
 // - `keys.rs`, `keyenc.rs`: key names; `codec.rs`: stored bytes; `scripts.rs`: the Lua;
@@ -51,6 +51,7 @@ mod bus;
 mod calls;
 mod client;
 mod codec;
+mod coherence;
 mod config;
 mod error;
 mod io;

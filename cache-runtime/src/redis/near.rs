@@ -1,6 +1,6 @@
-//! A Redis cache's near copies: which entry keys this process may hold copies of (the index
-//! that maps an entry key announced on the bus back to the store's key), and what the tier
-//! does when the bus announces another process's change ([`Near`]).
+//! A Redis cache's near index: which entry keys this process may hold copies of, mapping an
+//! entry key announced on the bus back to the store's key (what the tier then does with it
+//! is in `coherence.rs`).
 //!
 //! The index is noted before Redis is read, so an invalidation heard while the read is on
 //! the way finds the key, and dropping the key detaches the run in progress (which then keeps
@@ -8,12 +8,8 @@
 //! it. The index is bounded (twice the near capacity); past the bound it starts over, and the
 //! copies it forgets are dropped with it.
 
-use super::bus::Near;
-use super::tier::Tier;
 use crate::remote::Local;
 use crate::sync::Mutex;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// The entry keys this process may hold near copies of, and their store keys.
@@ -44,64 +40,11 @@ impl<K: Clone> NearIndex<K> {
         keys.insert(rkey.to_vec(), key.clone());
     }
 
-    fn take(&self, rkey: &[u8]) -> Option<K> {
+    pub(super) fn take(&self, rkey: &[u8]) -> Option<K> {
         self.keys.lock().remove(rkey)
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         self.keys.lock().clear();
-    }
-}
-
-impl<K, V> Tier<K, V>
-where
-    K: Serialize + Clone + Send + Sync + 'static,
-    V: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    /// Announces a change this process made in Redis; a failure is counted (the other
-    /// processes see a gap in this process's events at the next one, and drop their copies).
-    pub(super) fn announce_blocking(&self, event: &[u8]) {
-        if !self.bus.publish_blocking(event) {
-            self.failed();
-        }
-    }
-
-    /// The `async` form of [`Tier::announce_blocking`].
-    pub(super) async fn announce(&self, event: &[u8]) {
-        if !self.bus.publish(event).await {
-            self.failed();
-        }
-    }
-}
-
-impl<K, V> Near for Tier<K, V>
-where
-    K: Serialize + Clone + Send + Sync + 'static,
-    V: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    fn scope(&self) -> &[u8] {
-        self.keys.prefix()
-    }
-
-    fn on_key(&self, rkey: &[u8]) {
-        let key = self.near.as_ref().and_then(|n| n.take(rkey));
-        if let (Some(key), Some(local)) = (key, self.local.get()) {
-            local.drop_key(&key);
-        }
-    }
-
-    fn on_all(&self) {
-        if let Some(n) = &self.near {
-            n.clear();
-        }
-        if let Some(local) = self.local.get() {
-            local.drop_all();
-        }
-    }
-
-    fn on_tag(&self, tag: &str) {
-        if let Some(local) = self.local.get() {
-            local.drop_tag(tag);
-        }
     }
 }

@@ -3,7 +3,7 @@
 //! fills leases (waiting for another process's run of a key, see `fetch`), announces its
 //! changes on the bus, keeps the invalidations Redis could not take for later, and counts this
 //! cache's errors; every failure is a miss (the body runs) or a `false`, never a panic. Its
-//! near copies' coherence (the [`Near`] side) is in `near.rs`.
+//! near copies' coherence (the `Near` side) is in `coherence.rs`.
 
 use super::Error;
 use super::bus::{self, Bus, Waiter};
