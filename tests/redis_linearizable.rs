@@ -486,9 +486,6 @@ fn refresh_holds_across_processes() {
 /// Several callers per process: a caller that starts after another process's invalidation
 /// returned must not join a run of its own process that began before it.
 #[test]
-#[ignore = "runtime bug: a caller joins a run of its own process that began before an \
-            invalidation in another process returned, and gets that run's old value (the run's \
-            lease fill fails, but its waiters are handed its value anyway)"]
 fn invalidate_holds_for_callers_joining_runs_of_their_process() {
     standalone("invalidate-joined-runs", "key", MANY);
 }

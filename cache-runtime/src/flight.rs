@@ -25,6 +25,11 @@ pub(crate) struct Flight<K, V> {
     owner: Option<ThreadId>,
     /// Set when the flight was detached (see the module's doc): its result must not be stored.
     cancelled: AtomicBool,
+    /// Set while the run's value may predate an invalidation made in another process that a
+    /// caller joining now would have to see (the leader's request to the remote tier is on its
+    /// way): a caller that joins then waits for the run, but looks again rather than take its
+    /// value.
+    sealed: AtomicBool,
     /// The tags the run's entry will carry, once the run has started (a tag invalidation
     /// detaches a flight whose tags it does not know yet).
     tags: OnceLock<Vec<String>>,
@@ -59,6 +64,7 @@ impl<K, V> Flight<K, V> {
             key,
             owner: me(),
             cancelled: AtomicBool::new(false),
+            sealed: AtomicBool::new(false),
             tags: OnceLock::new(),
             state: Mutex::new(State::Running(Vec::new())),
             done: Condvar::new(),
@@ -72,6 +78,7 @@ impl<K, V> Flight<K, V> {
         self.key = key;
         self.owner = me();
         self.cancelled = AtomicBool::new(false);
+        self.sealed = AtomicBool::new(false);
         self.tags.take();
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         match state {
@@ -89,6 +96,16 @@ impl<K, V> Flight<K, V> {
     /// flight leaves the table.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// Seals or unseals the run (see `sealed`).
+    pub(crate) fn seal(&self, sealed: bool) {
+        self.sealed.store(sealed, Ordering::SeqCst);
+    }
+
+    /// Whether a caller that joined the run before now may not take its value.
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::SeqCst)
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {

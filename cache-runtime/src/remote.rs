@@ -60,6 +60,19 @@ pub trait Local<K>: Send + Sync {
     fn drop_tag(&self, tag: &str);
 }
 
+/// What became of a fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filled {
+    /// The value is in the remote store.
+    Stored,
+    /// An invalidation (or a newer run) overtook the run: nothing was stored, and the callers
+    /// that joined the run get nothing from it (they look again).
+    Overtaken,
+    /// The remote store could not be reached: nothing was stored there, and the callers that
+    /// joined the run get its value (it is right; only the store failed).
+    Failed,
+}
+
 /// A cache's remote tier (see the module's doc). Generated code never names it; a backend
 /// marker ([`crate::backend::Backend`]) makes one for its cache.
 pub trait Remote<K, V>: Send + Sync + 'static {
@@ -69,9 +82,8 @@ pub trait Remote<K, V>: Send + Sync + 'static {
     /// The `async` form of [`Remote::fetch`].
     fn fetch_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Fetched<V>>;
     /// After the body ran: stores `value` under `lease` (without one, whatever is there is
-    /// replaced: a `refresh_*`). Whether it was stored: `false` when an invalidation
-    /// overtook the run, or the remote store could not be reached.
-    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> bool;
+    /// replaced: a `refresh_*`). What became of it: see [`Filled`].
+    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> Filled;
     /// The `async` form of [`Remote::fill`].
     fn fill_async<'a>(
         &'a self,
@@ -79,7 +91,7 @@ pub trait Remote<K, V>: Send + Sync + 'static {
         value: &'a V,
         tags: &'a [String],
         lease: Option<Lease>,
-    ) -> BoxFuture<'a, bool>;
+    ) -> BoxFuture<'a, Filled>;
     /// Gives a lease back: the run stores nothing (an `Err`, a panic, a cancelled future).
     /// Never blocks.
     fn release(&self, key: &K, lease: Lease);

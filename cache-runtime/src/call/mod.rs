@@ -196,7 +196,8 @@ where
                 // The body calls itself with the same key: waiting would never end.
                 return Lookup::Miss(Ticket::uncached());
             }
-            if let Some(answer) = answer::<R, V, P>(flight.wait()) {
+            let late = flight.is_sealed();
+            if let Some(answer) = answer::<R, V, P>(flight.wait()).filter(|_| !late) {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }
@@ -232,7 +233,9 @@ where
             };
             // No same-thread check here: tasks share threads, and a task that waits for
             // another task's run on the same thread is not waiting for itself.
-            if let Some(answer) = answer::<R, V, P>((WaitFlight { flight }).await) {
+            let late = flight.is_sealed();
+            if let Some(answer) = answer::<R, V, P>((WaitFlight { flight }).await).filter(|_| !late)
+            {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }

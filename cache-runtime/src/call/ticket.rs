@@ -9,7 +9,7 @@ use crate::key::StoredKey;
 use crate::ongoing;
 use crate::policy::Policy;
 use crate::policy::StoredValue;
-use crate::remote::{Fetched, Lease};
+use crate::remote::{Fetched, Filled, Lease};
 use crate::store::{Done, Run, Store};
 use std::fmt::Display;
 use std::future::Future;
@@ -181,6 +181,7 @@ where
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
         {
+            claim.seal(true);
             let fetched = match &claim.key {
                 Some(key) => remote.fetch(key, tags.as_deref().unwrap_or_default()),
                 None => Fetched::Miss { lease: None },
@@ -193,6 +194,7 @@ where
         let result = body();
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
+            claim.seal(claim.cache.remote().is_some());
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
@@ -201,9 +203,9 @@ where
                     None if matches!(claim.fill, Fill::Replace) => {
                         remote.fill(key, value, tags.as_deref().unwrap_or_default(), None)
                     }
-                    None => false,
+                    None => Filled::Failed,
                 },
-                _ => true,
+                _ => Filled::Stored,
             };
             claim.complete(done, stored, tags);
         }
@@ -221,6 +223,7 @@ where
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
         {
+            claim.seal(true);
             let fetched = match &claim.key {
                 Some(key) => {
                     remote
@@ -237,6 +240,7 @@ where
         let result = body.await;
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
+            claim.seal(claim.cache.remote().is_some());
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
@@ -254,9 +258,9 @@ where
                             .fill_async(key, value, tags.as_deref().unwrap_or_default(), None)
                             .await
                     }
-                    None => false,
+                    None => Filled::Failed,
                 },
-                _ => true,
+                _ => Filled::Stored,
             };
             claim.complete(done, stored, tags);
         }
@@ -331,6 +335,13 @@ where
         self.cache.remote()
     }
 
+    /// Seals the run's flight, or unseals it (see `Flight::sealed`).
+    fn seal(&self, sealed: bool) {
+        if let Some(flight) = self.run.run.as_ref().and_then(|r| r.flight.as_ref()) {
+            flight.seal(sealed);
+        }
+    }
+
     /// Takes in the remote tier's answer: on a hit the run ends with its value (the body
     /// does not run); on a miss the lease is kept for the fill.
     fn fetched(&mut self, fetched: Fetched<V>, tags: Option<&Vec<String>>) -> Option<V> {
@@ -354,6 +365,9 @@ where
                 Some(value)
             }
             Fetched::Miss { lease } => {
+                // Under a lease, the fill's compare-and-set tells whether an invalidation came
+                // in meanwhile: callers may join the run until the fill is sent.
+                self.seal(lease.is_none());
                 self.fill = lease.map_or(Fill::Nothing, Fill::Lease);
                 None
             }
@@ -361,17 +375,22 @@ where
     }
 
     /// Hands a run that ran the body back to the store: the value is kept locally only if
-    /// the remote tier, where there is one, stored it (`stored`); the waiters get it anyway.
-    fn complete(mut self, mut done: Done<V>, stored: bool, tags: Option<Vec<String>>) {
+    /// the remote tier, where there is one, stored it (`stored`); the waiters get it anyway,
+    /// unless an invalidation overtook the run (then they look again: they may have joined
+    /// it after the invalidation returned, in another process).
+    fn complete(mut self, mut done: Done<V>, stored: Filled, tags: Option<Vec<String>>) {
         if let (Some(lease), Some(key), Some(remote)) =
             (self.fill.take_lease(), &self.key, self.cache.remote())
         {
             // Nothing to fill (an `Err`, an `unless`): the lease goes back.
             remote.release(key, lease);
         }
-        let keep = stored && self.cache.remote().is_none_or(|r| r.keeps_local());
+        let keep = stored == Filled::Stored && self.cache.remote().is_none_or(|r| r.keeps_local());
         if !keep && let Some(v) = done.value.take() {
-            done.unstored = Outcome::Value(v);
+            done.unstored = match stored {
+                Filled::Overtaken => Outcome::Retry,
+                _ => Outcome::Value(v),
+            };
         }
         done.tags = tags;
         self.hand_back(done);

@@ -13,7 +13,7 @@ use super::keys::CacheKeys;
 use super::near::NearIndex;
 use super::pending::Pending;
 use crate::config::Config;
-use crate::remote::{BoxFuture, Fetched, Lease, Local, Remote};
+use crate::remote::{BoxFuture, Fetched, Filled, Lease, Local, Remote};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -47,6 +47,18 @@ pub(crate) struct Tier<K: 'static, V> {
     pub(super) near: Option<NearIndex<K>>,
     pub(super) local: OnceLock<&'static dyn Local<K>>,
     _types: PhantomData<fn(K) -> V>,
+}
+
+/// What a fill's answer means (see [`Filled`]); `failed` counts an error.
+fn filled(stored: Result<bool, Error>, failed: impl FnOnce()) -> Filled {
+    match stored {
+        Ok(true) => Filled::Stored,
+        Ok(false) => Filled::Overtaken,
+        Err(_) => {
+            failed();
+            Filled::Failed
+        }
+    }
 }
 
 /// What one lookup decided.
@@ -328,13 +340,13 @@ where
         })
     }
 
-    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> bool {
+    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> Filled {
         let (Some(rkey), Ok(bytes)) = (
             self.redis_key(key),
             self.codec.encode(value, &self.meta(tags)),
         ) else {
             self.failed();
-            return false;
+            return Filled::Failed;
         };
         let tag_keys = self.tag_keys(tags);
         let stored = match &lease {
@@ -355,14 +367,11 @@ where
                 .client
                 .put_blocking(&rkey, &bytes, self.px_ms(), &tag_keys)
                 .map(|()| {
-                    let ev = self.bus.key_event(self.keys.prefix(), &rkey);
-                    self.bus.publish_blocking(&ev)
+                    self.announce_blocking(&self.bus.key_event(self.keys.prefix(), &rkey));
+                    true
                 }),
         };
-        stored.unwrap_or_else(|_| {
-            self.failed();
-            false
-        })
+        filled(stored, || self.failed())
     }
 
     fn fill_async<'a>(
@@ -371,14 +380,14 @@ where
         value: &'a V,
         tags: &'a [String],
         lease: Option<Lease>,
-    ) -> BoxFuture<'a, bool> {
+    ) -> BoxFuture<'a, Filled> {
         Box::pin(async move {
             let (Some(rkey), Ok(bytes)) = (
                 self.redis_key(key),
                 self.codec.encode(value, &self.meta(tags)),
             ) else {
                 self.failed();
-                return false;
+                return Filled::Failed;
             };
             let tag_keys = self.tag_keys(tags);
             let stored = match &lease {
@@ -398,15 +407,13 @@ where
                 {
                     Ok(()) => {
                         let ev = self.bus.key_event(self.keys.prefix(), &rkey);
-                        Ok(self.bus.publish(&ev).await)
+                        self.announce(&ev).await;
+                        Ok(true)
                     }
                     Err(e) => Err(e),
                 },
             };
-            stored.unwrap_or_else(|_| {
-                self.failed();
-                false
-            })
+            filled(stored, || self.failed())
         })
     }
 
