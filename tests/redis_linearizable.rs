@@ -468,8 +468,6 @@ fn invalidate_holds_across_processes_on_a_cluster() {
 /// `f_cache().clear()` from a process that never called `f`: it must reach Redis, as
 /// `invalidate_all_f()` does there.
 #[test]
-#[ignore = "runtime bug: CacheHandle::clear() of a cache this process never called does \
-            not reach Redis (invalidate_all_f does: it falls back to the backend's wipe)"]
 fn clear_from_a_process_that_never_called_the_function_holds() {
     standalone("clear-never-called", "clear", ONE);
 }

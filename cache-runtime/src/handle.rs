@@ -1,6 +1,6 @@
 //! The cache handle behind each cached function, and the process-wide registry of them.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Wipe};
 use crate::cache::{Cache, ErasedCache};
 use crate::config::Config;
 use crate::key::StoredKey;
@@ -45,6 +45,17 @@ pub struct CacheHandle {
     /// The primary cache's place in each thread's list of copy tables (`usize::MAX`: it has
     /// none).
     copies: AtomicUsize,
+    /// What [`CacheHandle::clear`] does where this process has no cache yet: the backend's
+    /// remote entries of the function are dropped all the same.
+    wipe: fn(&'static str),
+}
+
+/// The `wipe` of a handle whose backend has no remote store.
+pub(crate) fn no_wipe(_: &'static str) {}
+
+/// The `wipe` of a handle of backend `B`.
+pub(crate) fn wipe_of<B: Wipe + Default>(name: &'static str) {
+    B::default().wipe(name);
 }
 
 /// Every handle whose store exists, in the order they were first used.
@@ -56,12 +67,13 @@ static DISABLED: LazyLock<bool> = LazyLock::new(|| {
 });
 
 impl CacheHandle {
-    pub(crate) const fn new(name: &'static str) -> Self {
+    pub(crate) const fn new(name: &'static str, wipe: fn(&'static str)) -> Self {
         CacheHandle {
             name,
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
             copies: AtomicUsize::new(usize::MAX),
+            wipe,
         }
     }
 
@@ -105,9 +117,15 @@ impl CacheHandle {
     }
 
     /// Removes every entry (counted as invalidations), in the remote store too where the
-    /// cache has one. Runs in progress do not store their results, which were computed
-    /// before the clear.
+    /// cache has one (for a function in a free `fn` or a non-generic `impl`, also before its
+    /// first call in this process). Runs in progress do not store their results, which were
+    /// computed before the clear.
     pub fn clear(&self) {
+        if !self.has_cache() {
+            // No cache in this process yet: a remote store still holds earlier processes'
+            // entries.
+            (self.wipe)(self.name);
+        }
         let _ongoing = ongoing::begin(Scope::Stores(self.each_cache(ErasedCache::id).collect()));
         for () in self.each_cache(ErasedCache::clear) {}
     }

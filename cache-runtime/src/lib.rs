@@ -118,6 +118,13 @@ pub mod __private {
     /// A cache handle for a `static` (see [`CacheHandle`]).
     #[must_use]
     pub const fn new_handle(name: &'static str) -> CacheHandle {
-        CacheHandle::new(name)
+        CacheHandle::new(name, crate::handle::no_wipe)
+    }
+
+    /// A cache handle for a `static` of a function whose entries live in backend `B`: its
+    /// `clear` reaches `B`'s remote store even before the function's first call.
+    #[must_use]
+    pub const fn new_backed_handle<B: Wipe + Default>(name: &'static str) -> CacheHandle {
+        CacheHandle::new(name, crate::handle::wipe_of::<B>)
     }
 }

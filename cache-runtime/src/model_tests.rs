@@ -45,7 +45,8 @@ fn cache(config: fn() -> Config) -> &'static CacheHandle {
 
 /// [`cache`], registered (as every cache is on its first call) in the order of the calls.
 fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
-    let handle: &'static CacheHandle = Box::leak(Box::new(CacheHandle::new("model")));
+    let handle: &'static CacheHandle =
+        Box::leak(Box::new(CacheHandle::new("model", crate::handle::no_wipe)));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
     let _ = handle.cache::<u64, u64, Memory>(Memory, config);

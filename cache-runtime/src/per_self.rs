@@ -95,7 +95,7 @@ impl SelfCaches {
                         Box::leak(format!("{}::{}", type_name(), self.fn_name).into_boxed_str())
                     }
                 };
-                Box::leak(Box::new(CacheHandle::new(name)))
+                Box::leak(Box::new(CacheHandle::new(name, crate::handle::no_wipe)))
             });
         // Appended under the lock, so that a type is in the list once.
         let found: &'static Found = Box::leak(Box::new(Found {

@@ -86,9 +86,15 @@ impl Gen<'_, '_> {
                     quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
                 }
             };
+            let new = match self.args.redis.span {
+                Some(_) => {
+                    let backend = self.backend();
+                    quote!(::memocache::__private::new_backed_handle::<#backend>(#display_name))
+                }
+                None => quote!(::memocache::__private::new_handle(#display_name)),
+            };
             quote! {
-                static #handle: ::memocache::CacheHandle =
-                    ::memocache::__private::new_handle(#display_name);
+                static #handle: ::memocache::CacheHandle = #new;
                 &#handle
             }
         };
