@@ -474,9 +474,6 @@ fn clear_from_a_process_that_never_called_the_function_holds() {
 
 /// Two writers refreshing the same key: the later refresh's value must stay.
 #[test]
-#[ignore = "runtime bug: a refresh stores with an unconditional SET (scripts::PUT), so a \
-            refresh that began earlier but ends later overwrites a newer refresh's value \
-            (and a refresh overtaken by an invalidation stores its old value)"]
 fn refresh_holds_across_processes() {
     standalone("refresh", "refresh", ONE);
 }

@@ -92,6 +92,12 @@ pub trait Remote<K, V>: Send + Sync + 'static {
         tags: &'a [String],
         lease: Option<Lease>,
     ) -> BoxFuture<'a, Filled>;
+    /// Before a `refresh_*` runs the body: takes `key`'s lease whatever is there (a value, or
+    /// another run's lease, whose fill then stores nothing). `None` when the remote store
+    /// could not be reached.
+    fn take(&self, key: &K, tags: &[String]) -> Option<Lease>;
+    /// The `async` form of [`Remote::take`].
+    fn take_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Option<Lease>>;
     /// Gives a lease back: the run stores nothing (an `Err`, a panic, a cancelled future).
     /// Never blocks.
     fn release(&self, key: &K, lease: Lease);

@@ -37,7 +37,8 @@ struct Claim<K: 'static, V: 'static> {
     key: Option<K>,
     run: RunGuard<K, V>,
     /// What the run may do in the remote tier: fill under its lease, or nothing (without a
-    /// lease, or with no remote tier); a `refresh_*` replaces whatever is there.
+    /// lease, or with no remote tier); a `refresh_*` takes the key's lease first, whatever
+    /// is there, so that a later refresh or an invalidation overtakes it.
     fill: Fill,
 }
 
@@ -45,7 +46,8 @@ struct Claim<K: 'static, V: 'static> {
 enum Fill {
     Nothing,
     Lease(Lease),
-    Replace,
+    /// A refresh, before it took the lease.
+    Take,
 }
 
 impl Fill {
@@ -157,7 +159,7 @@ where
                 hash,
                 key: Some(key),
                 fill: if run.refreshes() {
-                    Fill::Replace
+                    Fill::Take
                 } else {
                     Fill::Nothing
                 },
@@ -190,6 +192,12 @@ where
                 return P::restore(v);
             }
         }
+        if let Some(claim) = &mut self.claim
+            && let Some((remote, key)) = claim.to_take()
+        {
+            let lease = remote.take(key, tags.as_deref().unwrap_or_default());
+            claim.fill = lease.map_or(Fill::Nothing, Fill::Lease);
+        }
         self.body_starts();
         let result = body();
         let done = self.keep(&result, unless);
@@ -199,9 +207,6 @@ where
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
                         remote.fill(key, value, tags.as_deref().unwrap_or_default(), Some(lease))
-                    }
-                    None if matches!(claim.fill, Fill::Replace) => {
-                        remote.fill(key, value, tags.as_deref().unwrap_or_default(), None)
                     }
                     None => Filled::Failed,
                 },
@@ -236,6 +241,14 @@ where
                 return P::restore(v);
             }
         }
+        if let Some(claim) = &mut self.claim
+            && let Some((remote, key)) = claim.to_take()
+        {
+            let lease = remote
+                .take_async(key, tags.as_deref().unwrap_or_default())
+                .await;
+            claim.fill = lease.map_or(Fill::Nothing, Fill::Lease);
+        }
         self.body_starts();
         let result = body.await;
         let done = self.keep(&result, unless);
@@ -251,11 +264,6 @@ where
                                 tags.as_deref().unwrap_or_default(),
                                 Some(lease),
                             )
-                            .await
-                    }
-                    None if matches!(claim.fill, Fill::Replace) => {
-                        remote
-                            .fill_async(key, value, tags.as_deref().unwrap_or_default(), None)
                             .await
                     }
                     None => Filled::Failed,
@@ -333,6 +341,14 @@ where
             return None;
         }
         self.cache.remote()
+    }
+
+    /// A refresh's remote tier and key, before it took the lease.
+    fn to_take(&self) -> Option<(&'static dyn crate::remote::Remote<K, V>, &K)> {
+        match (&self.fill, self.cache.remote(), &self.key) {
+            (Fill::Take, Some(remote), Some(key)) => Some((remote, key)),
+            _ => None,
+        }
     }
 
     /// Seals the run's flight, or unseals it (see `Flight::sealed`).

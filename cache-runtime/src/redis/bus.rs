@@ -7,7 +7,7 @@
 //! **Events.** `[kind][origin: u64][seq: u64][body]`: `k` one key (body: the length of the
 //! cache's scope as a `u16`, then the entry key), `a` every entry of a cache (its scope), `t`
 //! a tag, `x` everything (after a replay of invalidations that could not reach Redis), `f` a
-//! key was filled (seq 0). Little-endian. A process ignores its own invalidations (it acted
+//! key was filled (seq 0; its body as `k`'s). Little-endian. A process ignores its own invalidations (it acted
 //! already) and anything it cannot parse.
 //!
 //! **Losses.** Near copies are kept only while the subscriber is subscribed. On any error of
@@ -136,8 +136,13 @@ impl Bus {
 
     /// The event "the entry `rkey` of the cache whose keys start with `scope` changed".
     pub(crate) fn key_event(&self, scope: &[u8], rkey: &[u8]) -> Vec<u8> {
+        self.key_event_of(b'k', scope, rkey)
+    }
+
+    /// A `k` or `f` event: the entry key, after the length of its cache's scope.
+    pub(crate) fn key_event_of(&self, kind: u8, scope: &[u8], rkey: &[u8]) -> Vec<u8> {
         let len = u16::try_from(scope.len()).unwrap_or(u16::MAX).to_le_bytes();
-        self.event(b'k', &[&len, rkey])
+        self.event(kind, &[&len, rkey])
     }
 
     /// Announces `event` (a failure is the caller's to count; the others see a gap).
@@ -296,24 +301,24 @@ impl Bus {
         ) else {
             return;
         };
-        if kind == b'f' {
-            self.wake(Some(body));
-            return;
-        }
-        if origin == self.origin {
-            return;
-        }
-        if seqs.insert(origin, seq).is_some_and(|last| seq != last + 1) {
-            self.drop_all();
+        let mine = origin == self.origin;
+        if kind != b'f' {
+            if mine {
+                return;
+            }
+            if seqs.insert(origin, seq).is_some_and(|last| seq != last + 1) {
+                self.drop_all();
+            }
         }
         match kind {
-            b'k' => {
+            // A fill: a value newer than any copy (a refresh's); waiters of this process too.
+            b'k' | b'f' => {
                 let Some(len) = body.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
                     return;
                 };
                 let rkey = &body[2..];
                 let scope = rkey.get(..usize::from(len)).unwrap_or(rkey);
-                for sink in self.sinks() {
+                for sink in self.sinks().into_iter().filter(|_| !mine) {
                     if sink.scope() == scope {
                         sink.on_key(rkey);
                     }

@@ -138,6 +138,42 @@ impl Client {
         ))
     }
 
+    /// Takes `key`'s lease whatever is there (a refresh), listing it in each of `tag_keys`.
+    pub(crate) fn take_blocking(
+        &self,
+        key: &[u8],
+        token: &Token,
+        lease_ms: u64,
+        tag_keys: &[Vec<u8>],
+    ) -> Result<(), Error> {
+        blocking!(self, |ex, dl| ops::take(
+            ex,
+            key,
+            token,
+            lease_ms.max(1),
+            tag_keys,
+            dl
+        ))
+    }
+
+    /// [`take_blocking`](Self::take_blocking) for async callers.
+    pub(crate) async fn take(
+        &self,
+        key: &[u8],
+        token: &Token,
+        lease_ms: u64,
+        tag_keys: &[Vec<u8>],
+    ) -> Result<(), Error> {
+        awaiting!(self, |ex, dl| ops::take(
+            ex,
+            key,
+            token,
+            lease_ms.max(1),
+            tag_keys,
+            dl
+        ))
+    }
+
     /// Stores `value` with `PX px_ms` only if our lease is still there (true), listing the key in
     /// each of `tag_keys`, and then publishes `notify.1` on the channel `notify.0`. False: an invalidation (or a refresh) removed the lease during the
     /// run, or it expired; nothing was stored.

@@ -118,6 +118,25 @@ pub(super) async fn lookup<E: Exec>(
     Ok(out)
 }
 
+pub(super) async fn take<E: Exec>(
+    ex: &E,
+    key: &[u8],
+    token: &Token,
+    lease_ms: u64,
+    tags: &[Vec<u8>],
+    dl: Instant,
+) -> Result<(), Error> {
+    let lease = lease_ms.to_string();
+    let args: [&[u8]; 2] = [token.placeholder(), lease.as_bytes()];
+    script(ex, &scripts::TAKE, &keys_of(ex, key, tags), &args, dl).await?;
+    if let Err(e) = list(ex, key, tags, &lease, dl).await {
+        // Unlisted, the lease would escape `delete_tag`: give it up.
+        let _ = release(ex, key, token, dl).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
 pub(super) async fn fill<E: Exec>(
     ex: &E,
     key: &[u8],

@@ -101,6 +101,14 @@ pub(super) static EXTEND: Lua = Lua::new(concat!(
     "return 1\n",
 ));
 
+/// Take: store our placeholder whatever is there (a refresh's lease: the value it replaces
+/// and any other run's lease are gone). ARGV: our placeholder, lease ms.
+pub(super) static TAKE: Lua = Lua::new(concat!(
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n",
+    tag_loop!("ARGV[2]"),
+    "return 1\n",
+));
+
 /// Put: store unconditionally (a refresh), replacing a value or a lease. ARGV: value, px.
 pub(super) static PUT: Lua = Lua::new(concat!(
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n",

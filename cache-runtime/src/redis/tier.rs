@@ -167,12 +167,9 @@ where
                 None if !replacing => Next::Replace(bytes),
                 None => nothing,
             },
-            Lookup::Leased => {
-                self.bus.hold(rkey, token.bytes(), tag_keys);
-                Next::Done(Fetched::Miss {
-                    lease: Some(Lease(token.bytes())),
-                })
-            }
+            Lookup::Leased => Next::Done(Fetched::Miss {
+                lease: Some(self.held(rkey, token, tag_keys)),
+            }),
             // Another process runs the body: wait for its value, up to a deadline; past it
             // (or without single-flight), run the body too and store nothing.
             Lookup::Busy { .. } if self.waits && Instant::now() < deadline => Next::Wait,
@@ -189,6 +186,12 @@ where
             index.note(&rkey, key, *local);
         }
         Some(rkey)
+    }
+
+    /// A lease taken: kept alive on the bus until the run fills or releases it.
+    fn held(&self, rkey: &[u8], token: &Token, tag_keys: &[Vec<u8>]) -> Lease {
+        self.bus.hold(rkey, token.bytes(), tag_keys);
+        Lease(token.bytes())
     }
 
     /// The end of a run that held `lease`: no longer extended.
@@ -252,9 +255,11 @@ where
         self.pending.push_key(key);
     }
 
-    /// The "filled" event of `rkey`, published by the fill itself (for the waiters).
+    /// The "filled" event of `rkey`, published by the fill itself: the waiters look again,
+    /// and the other processes drop their near copies (older than the value filled: a
+    /// refresh's).
     fn filled(&self, rkey: &[u8]) -> Vec<u8> {
-        self.bus.event(b'f', &[rkey])
+        self.bus.key_event_of(b'f', self.keys.prefix(), rkey)
     }
 }
 
@@ -414,6 +419,39 @@ where
                 },
             };
             filled(stored, || self.failed())
+        })
+    }
+
+    fn take(&self, key: &K, tags: &[String]) -> Option<Lease> {
+        let rkey = self.redis_key(key)?;
+        let (token, tag_keys) = (Token::new(), self.tag_keys(tags));
+        match self
+            .client
+            .take_blocking(&rkey, &token, self.lease_ms(), &tag_keys)
+        {
+            Ok(()) => Some(self.held(&rkey, &token, &tag_keys)),
+            Err(_) => {
+                self.failed();
+                None
+            }
+        }
+    }
+
+    fn take_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Option<Lease>> {
+        Box::pin(async move {
+            let rkey = self.redis_key(key)?;
+            let (token, tag_keys) = (Token::new(), self.tag_keys(tags));
+            match self
+                .client
+                .take(&rkey, &token, self.lease_ms(), &tag_keys)
+                .await
+            {
+                Ok(()) => Some(self.held(&rkey, &token, &tag_keys)),
+                Err(_) => {
+                    self.failed();
+                    None
+                }
+            }
         })
     }
 
