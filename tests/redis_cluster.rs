@@ -26,7 +26,11 @@ static CLUSTER: LazyLock<Option<RedisCluster>> = LazyLock::new(|| {
     }
     let urls = urls.or_else(|| cluster.as_ref().map(|c| c.urls().join(",")));
     if let Some(urls) = urls {
-        let config = memocache::redis::Config::cluster(urls.split(',')).unwrap();
+        let config = memocache::redis::Config::cluster(urls.split(','))
+            .unwrap()
+            // Generous: the machine running the tests may be loaded; the fault tests
+            // check the timeouts.
+            .operation_timeout(std::time::Duration::from_secs(1));
         memocache::redis::init(config).unwrap();
     }
     cluster

@@ -26,7 +26,14 @@ static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
         s.stop_with_this_process();
     }
     if let Some(url) = url.or_else(|| server.as_ref().map(RedisServer::url)) {
-        memocache::redis::init(memocache::redis::Config::from_url(&url).unwrap()).unwrap();
+        memocache::redis::init(
+            memocache::redis::Config::from_url(&url)
+                .unwrap()
+                // Generous: the machine running the tests may be loaded; the fault tests
+                // check the timeouts.
+                .operation_timeout(std::time::Duration::from_secs(1)),
+        )
+        .unwrap();
     }
     server
 });

@@ -92,13 +92,6 @@ fn check_redis(args: &Args, cx: &mut Errors) {
              entry's expiry in Redis; use `ttl`",
         );
     }
-    if let Some(stale) = args.stale.span {
-        cx.at(
-            stale,
-            "`stale` cannot go with `redis` yet: an entry is served until its `ttl` runs out, \
-             then read again",
-        );
-    }
     if !args.near.present() {
         for (span, name) in [
             (args.capacity.span, "capacity"),

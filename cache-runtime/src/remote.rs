@@ -39,6 +39,15 @@ pub enum Fetched<V> {
         /// How long it may still live in a near copy.
         lives: Option<Duration>,
     },
+    /// A value past its `ttl`, in its `stale` window. With a lease, this caller refreshes it
+    /// (the body runs and its value is filled under the lease); without one, another process
+    /// does, and this caller is served the stale value (kept nowhere).
+    Stale {
+        /// The stale value.
+        value: V,
+        /// The right to refresh it, if this caller got it.
+        lease: Option<Lease>,
+    },
     /// Nothing usable: the body runs. With a lease, its value is filled in under it; without
     /// one (the remote store is down, or another process holds the key's lease), nothing is
     /// stored remotely.
@@ -81,16 +90,15 @@ pub trait Remote<K, V>: Send + Sync + 'static {
     fn fetch(&self, key: &K, tags: &[String]) -> Fetched<V>;
     /// The `async` form of [`Remote::fetch`].
     fn fetch_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Fetched<V>>;
-    /// After the body ran: stores `value` under `lease` (without one, whatever is there is
-    /// replaced: a `refresh_*`). What became of it: see [`Filled`].
-    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Option<Lease>) -> Filled;
+    /// After the body ran: stores `value` under `lease`. What became of it: see [`Filled`].
+    fn fill(&self, key: &K, value: &V, tags: &[String], lease: Lease) -> Filled;
     /// The `async` form of [`Remote::fill`].
     fn fill_async<'a>(
         &'a self,
         key: &'a K,
         value: &'a V,
         tags: &'a [String],
-        lease: Option<Lease>,
+        lease: Lease,
     ) -> BoxFuture<'a, Filled>;
     /// Before a `refresh_*` runs the body: takes `key`'s lease whatever is there (a value, or
     /// another run's lease, whose fill then stores nothing). `None` when the remote store

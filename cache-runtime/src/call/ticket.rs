@@ -206,7 +206,7 @@ where
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
-                        remote.fill(key, value, tags.as_deref().unwrap_or_default(), Some(lease))
+                        remote.fill(key, value, tags.as_deref().unwrap_or_default(), lease)
                     }
                     None => Filled::Failed,
                 },
@@ -258,12 +258,7 @@ where
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
                         remote
-                            .fill_async(
-                                key,
-                                value,
-                                tags.as_deref().unwrap_or_default(),
-                                Some(lease),
-                            )
+                            .fill_async(key, value, tags.as_deref().unwrap_or_default(), lease)
                             .await
                     }
                     None => Filled::Failed,
@@ -380,7 +375,20 @@ where
                 self.hand_back(done);
                 Some(value)
             }
-            Fetched::Miss { lease } => {
+            // Another process refreshes it: served, kept nowhere.
+            Fetched::Stale { value, lease: None } => {
+                let done = Done {
+                    value: None,
+                    unstored: Outcome::Value(value.clone()),
+                    tags: tags.cloned(),
+                    ran_body: false,
+                    lives: None,
+                };
+                self.hand_back(done);
+                Some(value)
+            }
+            // This caller refreshes it: as a miss under a lease.
+            Fetched::Stale { lease, .. } | Fetched::Miss { lease } => {
                 // Under a lease, the fill's compare-and-set tells whether an invalidation came
                 // in meanwhile: callers may join the run until the fill is sent.
                 self.seal(lease.is_none());

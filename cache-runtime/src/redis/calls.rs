@@ -5,7 +5,7 @@
 use super::client::{Client, IoWait, Lookup, PoolExec, Transport};
 use super::codec::{Codec, Token};
 use super::transport::run_ready;
-use super::{Error, ops};
+use super::{Error, deletes, ops};
 use std::time::Instant;
 
 /// Runs `$body` (an `ops::` call over `$ex`, with `$dl` the call's deadline) on the blocking
@@ -138,6 +138,67 @@ impl Client {
         ))
     }
 
+    /// Takes the right to refresh a stale entry: whether no other process has it.
+    pub(crate) fn refresh_lease_blocking(
+        &self,
+        refresh_key: &[u8],
+        token: &Token,
+        lease_ms: u64,
+    ) -> Result<bool, Error> {
+        blocking!(self, |ex, dl| ops::refresh_lease(
+            ex,
+            refresh_key,
+            token,
+            lease_ms.max(1),
+            dl
+        ))
+    }
+
+    /// [`refresh_lease_blocking`](Self::refresh_lease_blocking) for async callers.
+    pub(crate) async fn refresh_lease(
+        &self,
+        refresh_key: &[u8],
+        token: &Token,
+        lease_ms: u64,
+    ) -> Result<bool, Error> {
+        awaiting!(self, |ex, dl| ops::refresh_lease(
+            ex,
+            refresh_key,
+            token,
+            lease_ms.max(1),
+            dl
+        ))
+    }
+
+    /// Stores a stale entry's refreshed `value` only if the entry still holds `seen`, then
+    /// publishes `notify.1` on `notify.0`.
+    pub(crate) fn stale_fill_blocking(
+        &self,
+        key: &[u8],
+        seen: &[u8],
+        value: (&[u8], u64),
+        tag_keys: &[Vec<u8>],
+        notify: (&[u8], &[u8]),
+    ) -> Result<bool, Error> {
+        blocking!(self, |ex, dl| ops::stale_fill(
+            ex, key, seen, value, tag_keys, notify, dl
+        ))
+    }
+
+    /// [`stale_fill_blocking`](Self::stale_fill_blocking) for async callers.
+    pub(crate) async fn stale_fill(
+        &self,
+        key: &[u8],
+        seen: &[u8],
+        value: (&[u8], u64),
+        tag_keys: &[Vec<u8>],
+        notify: (&[u8], &[u8]),
+    ) -> Result<bool, Error> {
+        awaiting!(self, |ex, dl| ops::stale_fill(
+            ex, key, seen, value, tag_keys, notify, dl
+        ))
+    }
+
     /// Takes `key`'s lease whatever is there (a refresh), listing it in each of `tag_keys`.
     pub(crate) fn take_blocking(
         &self,
@@ -219,13 +280,11 @@ impl Client {
     }
 
     /// Deletes our lease (after an `Err`, a panic), and nothing else: true if it was ours.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) fn release_blocking(&self, key: &[u8], token: &Token) -> Result<bool, Error> {
         blocking!(self, |ex, dl| ops::release(ex, key, token, dl))
     }
 
     /// [`release_blocking`](Self::release_blocking) for async callers.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
     pub(crate) async fn release(&self, key: &[u8], token: &Token) -> Result<bool, Error> {
         awaiting!(self, |ex, dl| ops::release(ex, key, token, dl))
     }
@@ -286,6 +345,7 @@ impl Client {
 
     /// Stores `value` unconditionally (a refresh), replacing a value or a lease (whose run then
     /// stores nothing).
+    #[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
     pub(crate) fn put_blocking(
         &self,
         key: &[u8],
@@ -304,6 +364,7 @@ impl Client {
     }
 
     /// [`put_blocking`](Self::put_blocking) for async callers.
+    #[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
     pub(crate) async fn put(
         &self,
         key: &[u8],
@@ -324,24 +385,24 @@ impl Client {
     /// Deletes `key`, value or lease (a run in progress then stores nothing): true if a value
     /// was removed.
     pub(crate) fn delete_blocking(&self, key: &[u8]) -> Result<bool, Error> {
-        blocking!(self, |ex, dl| ops::delete(ex, key, dl))
+        blocking!(self, |ex, dl| deletes::delete(ex, key, dl))
     }
 
     /// [`delete_blocking`](Self::delete_blocking) for async callers.
     pub(crate) async fn delete(&self, key: &[u8]) -> Result<bool, Error> {
-        awaiting!(self, |ex, dl| ops::delete(ex, key, dl))
+        awaiting!(self, |ex, dl| deletes::delete(ex, key, dl))
     }
 
     /// Unlinks `keys` (any slots): how many existed. For replays.
     pub(crate) fn unlink_all_blocking(&self, keys: &[Vec<u8>]) -> Result<u64, Error> {
         let step = self.inner.op_timeout;
-        blocking!(self, |ex, _dl| ops::unlink_all(ex, keys, step))
+        blocking!(self, |ex, _dl| deletes::unlink_all(ex, keys, step))
     }
 
     /// [`unlink_all_blocking`](Self::unlink_all_blocking) for async callers.
     pub(crate) async fn unlink_all(&self, keys: &[Vec<u8>]) -> Result<u64, Error> {
         let step = self.inner.op_timeout;
-        awaiting!(self, |ex, _dl| ops::unlink_all(ex, keys, step))
+        awaiting!(self, |ex, _dl| deletes::unlink_all(ex, keys, step))
     }
 
     /// Deletes every key of a cache (`scope` = its [`prefix`](super::CacheKeys::prefix)), or of
@@ -350,13 +411,13 @@ impl Client {
     /// trip, each round trip within the operation timeout. How many keys were removed.
     pub(crate) fn delete_all_blocking(&self, scope: &[u8]) -> Result<u64, Error> {
         let (step, whole) = (self.inner.op_timeout, scope == self.inner.keys.root());
-        blocking!(self, |ex, _dl| ops::delete_all(ex, scope, whole, step))
+        blocking!(self, |ex, _dl| deletes::delete_all(ex, scope, whole, step))
     }
 
     /// [`delete_all_blocking`](Self::delete_all_blocking) for async callers.
     pub(crate) async fn delete_all(&self, scope: &[u8]) -> Result<u64, Error> {
         let (step, whole) = (self.inner.op_timeout, scope == self.inner.keys.root());
-        awaiting!(self, |ex, _dl| ops::delete_all(ex, scope, whole, step))
+        awaiting!(self, |ex, _dl| deletes::delete_all(ex, scope, whole, step))
     }
 
     /// Deletes every entry (and lease) labelled `tag`, in every cache, and unlists them. How
@@ -367,7 +428,7 @@ impl Client {
             self.inner.keys.tag_aside_key(tag),
         );
         let step = self.inner.op_timeout;
-        blocking!(self, |ex, _dl| ops::delete_tag(ex, &set, &aside, step))
+        blocking!(self, |ex, _dl| deletes::delete_tag(ex, &set, &aside, step))
     }
 
     /// [`delete_tag_blocking`](Self::delete_tag_blocking) for async callers.
@@ -377,7 +438,7 @@ impl Client {
             self.inner.keys.tag_aside_key(tag),
         );
         let step = self.inner.op_timeout;
-        awaiting!(self, |ex, _dl| ops::delete_tag(ex, &set, &aside, step))
+        awaiting!(self, |ex, _dl| deletes::delete_tag(ex, &set, &aside, step))
     }
 
     /// Publishes `event` on `channel` (the invalidation bus).
@@ -393,12 +454,12 @@ impl Client {
     /// `PING` (every master of a Cluster).
     #[cfg_attr(not(test), allow(dead_code))] // the tests' readiness check
     pub(crate) fn ping_blocking(&self) -> Result<(), Error> {
-        blocking!(self, |ex, dl| ops::ping(ex, dl))
+        blocking!(self, |ex, dl| deletes::ping(ex, dl))
     }
 
     /// [`ping_blocking`](Self::ping_blocking) for async callers.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
+    #[cfg_attr(not(test), allow(dead_code))] // the tests' checks
     pub(crate) async fn ping(&self) -> Result<(), Error> {
-        awaiting!(self, |ex, dl| ops::ping(ex, dl))
+        awaiting!(self, |ex, dl| deletes::ping(ex, dl))
     }
 }

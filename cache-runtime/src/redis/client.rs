@@ -12,7 +12,7 @@ use super::io::{Io, Setup};
 use super::keys::KeySpace;
 use super::pool::Pool;
 use super::transport::{Exec, Req, run_ready};
-use super::{Error, ops};
+use super::{Error, deletes};
 use redis::{ConnectionInfo, Value};
 use std::future::{Future, ready};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -226,13 +226,13 @@ impl Client {
     }
 
     /// How many calls failed since the client was made (skipped calls not included).
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
+    #[cfg_attr(not(test), allow(dead_code))] // the tests' checks
     pub(crate) fn errors(&self) -> u64 {
         self.inner.errors.load(Ordering::Relaxed)
     }
 
     /// Whether the breaker is open: calls skip Redis until a background `PING` answers.
-    #[cfg_attr(not(test), allow(dead_code))] // for the fleet's leases (issue 12)
+    #[cfg_attr(not(test), allow(dead_code))] // the tests' checks
     pub(crate) fn is_skipping(&self) -> bool {
         self.inner.breaker.is_open()
     }
@@ -292,14 +292,14 @@ impl Client {
         let dl = Instant::now() + self.inner.op_timeout;
         match &self.inner.transport {
             Transport::Standalone { pool, io } => {
-                run_ready(ops::ping(&PoolExec(pool, io), dl))?;
+                run_ready(deletes::ping(&PoolExec(pool, io), dl))?;
                 if !io.started() {
                     return Ok(());
                 }
                 let dl = Instant::now() + self.inner.op_timeout;
                 io.run_blocking(Req::Cmd(redis::cmd("PING")), dl).map(drop)
             }
-            Transport::Cluster { io } => run_ready(ops::ping(&IoWait(io), dl)),
+            Transport::Cluster { io } => run_ready(deletes::ping(&IoWait(io), dl)),
             Transport::Disabled(e) => Err(e.clone()),
         }
     }

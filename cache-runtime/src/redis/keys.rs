@@ -74,6 +74,15 @@ impl KeySpace {
         key
     }
 
+    /// The key that says which process refreshes the stale entry `rkey` (`stale`): in no
+    /// cache's scope, and expiring by itself.
+    pub(crate) fn refresh_key(&self, rkey: &[u8]) -> Vec<u8> {
+        let mut key = self.root.clone();
+        key.extend_from_slice(b"#refresh:");
+        key.extend_from_slice(rkey);
+        key
+    }
+
     /// `<prefix>:`, which every key of this namespace starts with (entries and tag sets):
     /// the scope of a [`delete_all`](super::Client::delete_all) that drops everything.
     pub(crate) fn root(&self) -> &[u8] {

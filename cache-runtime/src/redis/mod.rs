@@ -34,14 +34,15 @@
 //! nil, so a `Some(None)` of an `Option<Option<T>>` value reads back as `None`.
 
 // Inside (see each file's opening comment):
-// - `backend.rs`: the `Redis` marker and its bounds; `tier.rs`: a cache's tier (the runtime's
-//   `Remote`) on the operations below; `near.rs`, `coherence.rs`: its near copies and their coherence; `bus.rs`: the
+// - `backend.rs`: the `Redis` marker and its bounds; `tier.rs`: a cache's tier on the
+//   operations below, `remote.rs`: the tier as the runtime's `Remote`; `near.rs`,
+//   `coherence.rs`: its near copies and their coherence; `stale.rs`: `stale`; `bus.rs`: the
 //   invalidation bus (pub/sub), the waits for other processes' runs, the leases kept alive;
 // - `config.rs`, `error.rs`: the public types;
 // - `keys.rs`, `keyenc.rs`: key names; `codec.rs`: stored bytes; `scripts.rs`: the Lua;
 // - `transport.rs` (what a transport is), `pool.rs` (sync, standalone), `io.rs` (the I/O
 //   thread: async, and sync on a Cluster);
-// - `ops.rs`: the operations, once for every transport; `client.rs`: the client, its
+// - `ops.rs`, `deletes.rs`: the operations, once for every transport; `client.rs`: the client, its
 //   transports and `breaker.rs`; `calls.rs`: the sync and async entry points;
 //   `pending.rs`: invalidations to replay.
 
@@ -53,6 +54,7 @@ mod client;
 mod codec;
 mod coherence;
 mod config;
+mod deletes;
 mod error;
 mod io;
 mod keyenc;
@@ -61,8 +63,10 @@ mod near;
 mod ops;
 mod pending;
 mod pool;
+mod remote;
 mod scripts;
 mod slots;
+mod stale;
 mod tier;
 mod transport;
 

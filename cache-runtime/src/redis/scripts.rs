@@ -83,6 +83,19 @@ pub(super) static FILL: Lua = Lua::new(concat!(
     "return 1\n",
 ));
 
+/// Stale fill: store a stale entry's refreshed value only if the entry still holds the bytes
+/// the refresh saw (an invalidation deleted it, or a newer value replaced it, otherwise), then
+/// tell the others. ARGV: the bytes seen, the value, px, the bus's channel, the "filled" event.
+/// Returns 1 if stored, else 0.
+pub(super) static STALE_FILL: Lua = Lua::new(concat!(
+    "local ok, v = pcall(redis.call, 'GET', KEYS[1])\n",
+    "if not ok or v ~= ARGV[1] then return 0 end\n",
+    "redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n",
+    tag_loop!("ARGV[3]"),
+    "redis.call('PUBLISH', ARGV[4], ARGV[5])\n",
+    "return 1\n",
+));
+
 /// Release: delete our placeholder, and nothing else. ARGV: our placeholder. Returns 1 if it
 /// was ours and is gone, else 0.
 pub(super) static RELEASE: Lua = Lua::new(concat!(
@@ -109,7 +122,8 @@ pub(super) static TAKE: Lua = Lua::new(concat!(
     "return 1\n",
 ));
 
-/// Put: store unconditionally (a refresh), replacing a value or a lease. ARGV: value, px.
+/// Put: store unconditionally, replacing a value or a lease. ARGV: value, px.
+#[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
 pub(super) static PUT: Lua = Lua::new(concat!(
     "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n",
     tag_loop!("ARGV[2]"),
