@@ -1,7 +1,8 @@
 //! `#[cached(redis)]` against a real 3-master Redis Cluster, with the same attribute as
 //! against one server: a function's keys spread over the masters (no hash tag holds them to
 //! one slot), entries shared by processes, invalidations (one key, all of a function, a tag)
-//! reaching them wherever they are.
+//! reaching them wherever they are; near copies dropped when another process invalidates, and
+//! a cold key computed once by several processes.
 #![cfg(feature = "redis")]
 
 #[path = "support/redis_server.rs"]
@@ -74,6 +75,23 @@ fn child() {
         "stock" => {
             let v = stock(9);
             format!("stock={v} ran={}", STOCK_RUNS.load(SeqCst))
+        }
+        "invalidate_shelf" => {
+            invalidate_shelf(3);
+            "done".to_owned()
+        }
+        "burst" => {
+            let at: u64 = std::env::var("MEMOCACHE_TEST_AT").unwrap().parse().unwrap();
+            let now = unix_ms();
+            if at > now {
+                std::thread::sleep(std::time::Duration::from_millis(at - now));
+            }
+            std::thread::scope(|s| {
+                for t in 0..8u64 {
+                    s.spawn(move || assert_eq!(cold(t % 2), t % 2 + 1));
+                }
+            });
+            COLD_RUNS.load(SeqCst).to_string()
         }
         "rows" => {
             let total: u64 = (0..300).map(row).sum();
@@ -159,4 +177,84 @@ fn async_fns_use_the_cluster_too() {
     assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "1");
     assert!(futures::executor::block_on(invalidate_fetch(5)));
     assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "0");
+}
+
+fn unix_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    u64::try_from(now.unwrap().as_millis()).unwrap()
+}
+
+static SHELF_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(ttl = "10m", redis, near = "1m", name = "cluster.shelf")]
+fn shelf(id: u64) -> u64 {
+    SHELF_RUNS.fetch_add(1, SeqCst);
+    id
+}
+
+#[test]
+fn another_processs_invalidation_drops_the_near_copy_on_a_cluster() {
+    let Some(_) = cluster() else { return };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The bus subscribes in the background; until then no copy is kept.
+    while {
+        shelf(3);
+        shelf_cache().is_empty()
+    } {
+        assert!(std::time::Instant::now() < until, "no near copy kept");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(in_child("invalidate_shelf"), "done");
+    while !shelf_cache().is_empty() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the near copy outlived the invalidation"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let runs = SHELF_RUNS.load(SeqCst);
+    assert_eq!(shelf(3), 3);
+    assert_eq!(SHELF_RUNS.load(SeqCst), runs + 1);
+}
+
+static COLD_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[cached(ttl = "10m", redis, name = "cluster.cold")]
+fn cold(id: u64) -> u64 {
+    COLD_RUNS.fetch_add(1, SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    id + 1
+}
+
+#[test]
+fn a_cold_key_is_computed_once_by_three_processes_on_a_cluster() {
+    let Some(cluster) = cluster() else { return };
+    let urls = cluster.urls().join(",");
+    let at = unix_ms() + 1500;
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+                .env("MEMOCACHE_TEST_CHILD", "burst")
+                .env("MEMOCACHE_TEST_REDIS", &urls)
+                .env("MEMOCACHE_TEST_AT", at.to_string())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runs: u32 = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let report = stdout
+                .lines()
+                .find_map(|l| l.split_once("REPORT ").map(|r| r.1.trim().to_owned()));
+            report.unwrap().parse::<u32>().unwrap()
+        })
+        .sum();
+    println!("cluster: 3 processes x 8 threads, 2 cold keys: {runs} body runs");
+    assert_eq!(runs, 2);
 }
