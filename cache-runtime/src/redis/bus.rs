@@ -33,7 +33,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// How often the subscriber checks that its server still answers.
 const PING_EVERY: Duration = Duration::from_secs(1);
 
-/// A cache with near copies, as the bus sees it (its Redis tier).
+/// A Redis cache, as the bus sees it (its tier).
 pub(crate) trait Near: Send + Sync {
     /// The start of its entry keys (`<prefix>:<name>:`).
     fn scope(&self) -> &[u8];
@@ -43,6 +43,9 @@ pub(crate) trait Near: Send + Sync {
     fn on_all(&self);
     /// Another process dropped the entries labelled `tag`.
     fn on_tag(&self, tag: &str);
+    /// Redis answers again (the bus subscribed): replay what is pending, not waiting for the
+    /// next read of this process (the other processes read too).
+    fn replay(&self);
 }
 
 /// The process's bus (for the global client).
@@ -112,7 +115,7 @@ impl Bus {
         });
     }
 
-    /// Puts a near cache on the bus.
+    /// Puts a cache on the bus.
     pub(crate) fn register(&'static self, near: &'static dyn Near) {
         self.sinks.lock().push(near);
         self.start();
@@ -265,6 +268,9 @@ impl Bus {
         seqs.clear();
         self.drop_all();
         self.healthy.store(true, Ordering::Release);
+        for sink in self.sinks() {
+            sink.replay();
+        }
         let mut pinged = Instant::now();
         loop {
             match ps.get_message() {

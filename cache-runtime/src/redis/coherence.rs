@@ -44,17 +44,20 @@ where
     }
 
     fn on_all(&self) {
-        if let Some(n) = &self.near {
-            n.clear();
-        }
+        let Some(n) = &self.near else { return };
+        n.clear();
         if let Some(local) = self.local.get() {
             local.drop_all();
         }
     }
 
     fn on_tag(&self, tag: &str) {
-        if let Some(local) = self.local.get() {
+        if let (Some(_), Some(local)) = (&self.near, self.local.get()) {
             local.drop_tag(tag);
         }
+    }
+
+    fn replay(&self) {
+        self.replayed_blocking();
     }
 }

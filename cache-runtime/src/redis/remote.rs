@@ -291,9 +291,8 @@ where
 
     fn attach(&'static self, local: &'static dyn Local<K>) {
         let _ = self.local.set(local);
-        if self.near.is_some() {
-            self.bus.register(self);
-        }
+        // Every cache: near copies to keep coherent, pending invalidations to replay.
+        self.bus.register(self);
     }
 
     fn keeps_local(&self) -> bool {
