@@ -3,7 +3,11 @@
 //! 1. A cold key: worker A computes it, worker B is served A's value from Redis.
 //! 2. An invalidation in one process reaches the other: A changes a price and invalidates it,
 //!    B computes the new price, A is served B's value.
-//! 3. An outage: the example kills its `redis-server`; both workers still answer right (their
+//! 3. Near copies (`near = "30s"`): B serves a repeated read from its own memory in about a
+//!    microsecond; A's invalidation, announced on the bus, drops B's copy at once.
+//! 4. Single-flight across the fleet: A and B ask for the same cold key at the same time; one
+//!    runs the body, the other waits for its value.
+//! 5. An outage: the example kills its `redis-server`; both workers still answer right (their
 //!    bodies run), and count the failures in `stats().errors`. Then it restarts the server and
 //!    the workers use Redis again by themselves.
 //!
@@ -56,6 +60,16 @@ fn price(symbol: &str) -> Quote {
     }
 }
 
+/// An exchange rate, also kept near: a copy in each process's memory for up to 30 s, dropped
+/// at once when another process invalidates it.
+#[cached(ttl = "10m", redis, near = "30s", name = "fleet.rate")]
+fn rate(currency: &str) -> u64 {
+    BODY_RUNS.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(50));
+    let (_, db) = WORKER.get().expect("a worker");
+    read_db(db, currency)
+}
+
 /// The price of `symbol` in the database file (lines `SYMBOL CENTS`; 0 if absent).
 fn read_db(db: &Path, symbol: &str) -> u64 {
     let text = std::fs::read_to_string(db).unwrap_or_default();
@@ -69,8 +83,15 @@ fn read_db(db: &Path, symbol: &str) -> u64 {
 /// The write path: the new price in the database, then the cached entry dropped, for every
 /// process (the invalidation reaches Redis before it returns).
 fn set_price(db: &Path, symbol: &str, cents: u64) -> bool {
-    std::fs::write(db, format!("{symbol} {cents}\n")).expect("the database file is writable");
-    invalidate_price(symbol)
+    let mut text = std::fs::read_to_string(db).unwrap_or_default();
+    text = text
+        .lines()
+        .filter(|l| l.split_once(' ').is_none_or(|(s, _)| s != symbol))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{symbol} {cents}\n"));
+    std::fs::write(db, text).expect("the database file is writable");
+    invalidate_price(symbol) | invalidate_rate(symbol)
 }
 
 /// The worker's loop: one command per line on stdin, one `REPLY key=value ...` line each.
@@ -98,6 +119,17 @@ fn worker(name: &str, url: &str, db: &str, prefix: &str) {
                     q.computed_by,
                     BODY_RUNS.load(Ordering::SeqCst) - runs,
                     start.elapsed().as_secs_f64() * 1e3
+                )
+            }
+            ["rate", currency] => {
+                let runs = BODY_RUNS.load(Ordering::SeqCst);
+                let start = Instant::now();
+                let r = rate(currency);
+                format!(
+                    "rate={r} ran={} us={:.1} near={}",
+                    BODY_RUNS.load(Ordering::SeqCst) - runs,
+                    start.elapsed().as_secs_f64() * 1e6,
+                    rate_cache().len()
                 )
             }
             ["set", symbol, cents] => {
@@ -165,7 +197,15 @@ impl Worker {
     }
 
     fn ask(&mut self, command: &str) -> Reply {
+        self.send(command);
+        self.recv(command)
+    }
+
+    fn send(&mut self, command: &str) {
         writeln!(self.stdin, "{command}").expect("the worker runs");
+    }
+
+    fn recv(&mut self, command: &str) -> Reply {
         let mut line = String::new();
         self.stdout
             .read_line(&mut line)
@@ -243,7 +283,7 @@ fn main() {
         (None, None) => unreachable!("a URL or a server"),
     };
     let db = Db(std::env::temp_dir().join(format!("redis_fleet-{}.db", std::process::id())));
-    std::fs::write(&db.0, "ACME 104\n").expect("a temporary file");
+    std::fs::write(&db.0, "ACME 104\nGLOBEX 250\n").expect("a temporary file");
     // A key prefix of this run's own, so that runs against a shared server never meet.
     let prefix = format!("redis_fleet-{}", std::process::id());
 
@@ -282,11 +322,14 @@ fn main() {
     let back = a.price("ACME", "");
     assert_eq!((back.num("ran"), back.get("by")), (0, "B"));
 
+    near_copies(&mut a, &mut b);
+    fleet_single_flight(&mut a, &mut b);
+
     if let Some(server) = &mut server {
         outage(server, &prefix, &mut a, &mut b);
     } else {
         println!(
-            "\n3. The outage: skipped (the server at MEMOCACHE_REDIS_URL is not this example's to kill)"
+            "\n5. The outage: skipped (the server at MEMOCACHE_REDIS_URL is not this example's to kill)"
         );
     }
 
@@ -300,9 +343,82 @@ fn main() {
     println!("\ndone: {stopped} stopped.");
 }
 
-/// Step 3: Redis killed, calls still right, errors counted; Redis back, used again.
+/// Step 3: near copies, served from B's memory, dropped when A invalidates.
+fn near_copies(a: &mut Worker, b: &mut Worker) {
+    println!(
+        "\n3. Near copies: #[cached(ttl = \"10m\", redis, near = \"30s\")] fn rate(currency: &str) -> u64"
+    );
+    a.ask("set EUR 108");
+    let show = |who: &str, r: &Reply, note: &str| {
+        let how = match (r.num("ran"), r.num("near")) {
+            (1, _) => "its body ran",
+            (_, 0) => "served from Redis",
+            _ => "served from its memory",
+        };
+        println!(
+            "   {who}  rate(\"EUR\") = {}  ({how}, {} us){note}",
+            r.get("rate"),
+            r.get("us")
+        );
+    };
+    // The bus subscribes in the background when the first near cache is made; until then
+    // no copy is kept.
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut r = b.ask("rate EUR");
+    show("B", &r, "");
+    while r.num("near") == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        r = b.ask("rate EUR");
+    }
+    let hit = b.ask("rate EUR");
+    show("B", &hit, "");
+    assert_eq!((hit.num("ran"), hit.num("near")), (0, 1), "a near hit");
+    let r = a.ask("set EUR 109");
+    println!(
+        "   A  writes EUR = 109, invalidate_rate(\"EUR\") -> {}  (announced on the bus)",
+        r.get("invalidated")
+    );
+    // The announcement takes about a millisecond on loopback; a loaded machine may take more.
+    std::thread::sleep(Duration::from_millis(20));
+    let mut after = b.ask("rate EUR");
+    let until = Instant::now() + Duration::from_secs(2);
+    while after.num("rate") != 109 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+        after = b.ask("rate EUR");
+    }
+    show("B", &after, "  <- A's invalidation dropped B's near copy");
+    assert_eq!(after.num("rate"), 109, "B's near copy was dropped");
+}
+
+/// Step 4: both workers ask for a cold key at once: the fleet runs the body once.
+fn fleet_single_flight(a: &mut Worker, b: &mut Worker) {
+    println!("\n4. Single-flight across the fleet: A and B ask for a cold key at the same time");
+    a.send("price GLOBEX");
+    b.send("price GLOBEX");
+    let (ra, rb) = (a.recv("price GLOBEX"), b.recv("price GLOBEX"));
+    for (who, r) in [("A", &ra), ("B", &rb)] {
+        let how = if r.num("ran") > 0 {
+            "its body ran"
+        } else {
+            "waited for the other's run"
+        };
+        println!(
+            "   {who}  price(\"GLOBEX\") = {} cents, computed by {}  ({how}, {} ms)",
+            r.get("cents"),
+            r.get("by"),
+            r.get("ms")
+        );
+    }
+    assert_eq!(
+        ra.num("ran") + rb.num("ran"),
+        1,
+        "one body run for the fleet"
+    );
+}
+
+/// Step 5: Redis killed, calls still right, errors counted; Redis back, used again.
 fn outage(server: &mut RedisServer, prefix: &str, a: &mut Worker, b: &mut Worker) {
-    println!("\n3. An outage: the example kills redis-server");
+    println!("\n5. An outage: the example kills redis-server");
     server.kill();
     for w in [&mut *a, &mut *b] {
         for _ in 0..3 {
