@@ -12,12 +12,25 @@
 //! - A pooled connection found broken (the server restarted) closes every idle one and the
 //!   request is retried once on a fresh connection: a write to a dead socket never reached a
 //!   server, so the retry cannot apply it twice. Timeouts are never retried.
+//! - A connection's socket timeouts are set again only when the time left differs from what
+//!   they are by more than [`SLACK`]: every call starts with the same operation timeout, so
+//!   most calls make no `setsockopt` at all (two per request otherwise), and a request may
+//!   outlast its deadline by at most `SLACK`.
 
 use super::transport::{Req, checked, is_noscript};
 use super::{Error, ErrorKind};
 use parking_lot::Mutex;
-use redis::{Connection, ConnectionLike, Value};
+use redis::{ConnectionLike, Value};
 use std::time::{Duration, Instant};
+
+/// How far a connection's socket timeouts may be from the time left before they are set again.
+const SLACK: Duration = Duration::from_millis(1);
+
+/// A pooled connection, and the socket timeouts it has.
+struct Connection {
+    con: redis::Connection,
+    armed: Option<Duration>,
+}
 
 pub(super) struct Pool {
     client: redis::Client,
@@ -66,7 +79,7 @@ impl Pool {
                 self.give_back(con);
                 Ok(v)
             }
-            Err(e) if e.kind() == ErrorKind::Server && !e.is_outage() && con.is_open() => {
+            Err(e) if e.kind() == ErrorKind::Server && !e.is_outage() && con.con.is_open() => {
                 self.give_back(con);
                 Err(e)
             }
@@ -93,7 +106,7 @@ impl Pool {
     fn settle(&self, con: Connection, out: &Result<Value, Error>) {
         match out {
             Ok(_) => self.give_back(con),
-            Err(e) if e.kind() == ErrorKind::Server && !e.is_outage() && con.is_open() => {
+            Err(e) if e.kind() == ErrorKind::Server && !e.is_outage() && con.con.is_open() => {
                 self.give_back(con)
             }
             Err(_) => self.forget(false),
@@ -129,7 +142,7 @@ impl Pool {
     fn connect(&self, deadline: Instant) -> Result<Connection, Error> {
         let t = left(deadline)?.min(self.connect_timeout);
         match self.client.get_connection_with_timeout(t) {
-            Ok(con) => Ok(con),
+            Ok(con) => Ok(Connection { con, armed: None }),
             Err(e) => Err(Error::from(e)),
         }
     }
@@ -150,28 +163,33 @@ impl Pool {
     }
 }
 
-/// Bounds the next round trip on `con` by the time left.
-fn arm(con: &Connection, deadline: Instant) -> Result<(), Error> {
-    let t = Some(left(deadline)?);
-    con.set_read_timeout(t)?;
-    con.set_write_timeout(t)?;
+/// Bounds the next round trip on `c` by the time left (within [`SLACK`]).
+fn arm(c: &mut Connection, deadline: Instant) -> Result<(), Error> {
+    let t = left(deadline)?;
+    if c.armed.is_some_and(|a| a.abs_diff(t) <= SLACK) {
+        return Ok(());
+    }
+    c.armed = None;
+    c.con.set_read_timeout(Some(t))?;
+    c.con.set_write_timeout(Some(t))?;
+    c.armed = Some(t);
     Ok(())
 }
 
-fn run_on(con: &mut Connection, req: &Req, deadline: Instant) -> Result<Value, Error> {
+fn run_on(c: &mut Connection, req: &Req, deadline: Instant) -> Result<Value, Error> {
     match req {
         Req::Cmd(cmd) => {
-            arm(con, deadline)?;
-            checked(con.req_command(cmd)?)
+            arm(c, deadline)?;
+            checked(c.con.req_command(cmd)?)
         }
         Req::Script(evalsha, eval) => {
-            arm(con, deadline)?;
-            let v = con.req_command(evalsha)?;
+            arm(c, deadline)?;
+            let v = c.con.req_command(evalsha)?;
             if !is_noscript(&v) {
                 return checked(v);
             }
-            arm(con, deadline)?;
-            checked(con.req_command(eval)?)
+            arm(c, deadline)?;
+            checked(c.con.req_command(eval)?)
         }
         Req::Many(cmds) => {
             if cmds.is_empty() {
@@ -181,14 +199,14 @@ fn run_on(con: &mut Connection, req: &Req, deadline: Instant) -> Result<Value, E
             for c in cmds {
                 c.write_packed_command(&mut packed);
             }
-            arm(con, deadline)?;
-            con.send_packed_command(&packed)?;
+            arm(c, deadline)?;
+            c.con.send_packed_command(&packed)?;
             // Read the answers one by one, giving up at the first failure: redis-rs's own
             // pipeline reads every answer, each waiting out the timeout once the server stops.
             let mut out = Vec::with_capacity(cmds.len());
             for _ in cmds {
-                arm(con, deadline)?;
-                out.push(con.recv_response()?);
+                arm(c, deadline)?;
+                out.push(c.con.recv_response()?);
             }
             Ok(Value::Array(out))
         }

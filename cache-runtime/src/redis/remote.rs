@@ -296,7 +296,8 @@ where
     }
 
     fn keeps_local(&self) -> bool {
-        self.near.is_some() && self.bus.healthy()
+        // Without `near` the local store keeps nothing anyway (capacity 0).
+        self.near.is_none() || self.bus.healthy()
     }
 }
 
