@@ -1,0 +1,143 @@
+//! How often each key was asked for lately, approximately: a shard's frequency sketch, which
+//! the default eviction policy's admission reads (see [`super::order`]).
+//!
+//! A count-min sketch of 4-bit counters, four per key, sixteen to a `u64` word: about four
+//! counters per entry the shard is sized for (two bytes an entry). A key's estimate is the
+//! least of its four counters, and an increment raises only the counters at that least
+//! value (a conservative update: collisions inflate the estimates less). Every time the
+//! shard has counted ten accesses per entry it is sized for, every counter is halved, so
+//! that what was popular long ago does not stay ahead of what is popular now.
+//!
+//! The sketch lives under its shard's lock; it knows nothing of entries, only of hashes.
+
+/// A shard's frequency sketch.
+pub(super) struct Sketch {
+    words: Box<[u64]>,
+    mask: usize,
+    /// Counted increments since the last halving (halved with the counters).
+    samples: usize,
+    /// Increments between two halvings.
+    period: usize,
+}
+
+/// Odd multipliers that derive the counters' places from a key's hash (the store's hash
+/// bits pick the shard and the index slot: these spread them again).
+const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
+const NIBBLE: u64 = 0xD6E8_FEB8_6659_FD93;
+/// The highest bit of every 4-bit counter cleared: a word halved is `(w >> 1) & HALF`.
+const HALF: u64 = 0x7777_7777_7777_7777;
+
+impl Sketch {
+    /// A sketch for a shard of `share` entries.
+    pub(super) fn new(share: usize) -> Self {
+        let words = (share.max(16).next_power_of_two() / 4).max(4);
+        Sketch {
+            words: vec![0; words].into_boxed_slice(),
+            mask: words - 1,
+            samples: 0,
+            period: share.max(16).saturating_mul(10),
+        }
+    }
+
+    /// The word and the bit offset of each of the key's four counters.
+    #[inline]
+    fn places(&self, hash: u64) -> [(usize, u32); 4] {
+        let h = hash.wrapping_mul(SPREAD);
+        let n = hash.wrapping_mul(NIBBLE);
+        #[allow(clippy::cast_possible_truncation)] // the low and high halves, on purpose
+        let (a, b) = (h as u32 as usize, ((h >> 32) as u32 | 1) as usize);
+        let place = |j: usize| {
+            let word = a.wrapping_add(j.wrapping_mul(b)) & self.mask;
+            #[allow(clippy::cast_possible_truncation)] // a nibble index, below 16
+            let nibble = ((n >> (60 - 4 * j)) & 15) as u32;
+            (word, nibble * 4)
+        };
+        [place(0), place(1), place(2), place(3)]
+    }
+
+    /// The key's estimated count, 0 to 15.
+    #[inline]
+    pub(super) fn estimate(&self, hash: u64) -> u8 {
+        let mut least = 15;
+        for (word, shift) in self.places(hash) {
+            #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
+            let c = ((self.words[word] >> shift) & 15) as u8;
+            least = least.min(c);
+        }
+        least
+    }
+
+    /// Counts one access of the key.
+    #[inline]
+    pub(super) fn increment(&mut self, hash: u64) {
+        let places = self.places(hash);
+        let mut least = 15;
+        for &(word, shift) in &places {
+            least = least.min((self.words[word] >> shift) & 15);
+        }
+        if least < 15 {
+            for (word, shift) in places {
+                if (self.words[word] >> shift) & 15 == least {
+                    self.words[word] += 1 << shift;
+                }
+            }
+        }
+        self.samples += 1;
+        if self.samples >= self.period {
+            self.halve();
+        }
+    }
+
+    /// Halves every counter (out of line: once per ten accesses per entry).
+    #[inline(never)]
+    fn halve(&mut self) {
+        for w in &mut self.words {
+            *w = (*w >> 1) & HALF;
+        }
+        self.samples /= 2;
+    }
+
+    /// The sketch's heap bytes.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spread(k: u64) -> u64 {
+        k.wrapping_mul(0xA076_1D64_78BD_642F).rotate_left(29) ^ k
+    }
+
+    #[test]
+    fn counts_saturate_at_fifteen_and_estimates_never_undercount() {
+        let mut s = Sketch::new(1024);
+        for k in 0..200_u64 {
+            for _ in 0..(k % 20) {
+                s.increment(spread(k));
+            }
+        }
+        for k in 0..200_u64 {
+            let e = s.estimate(spread(k));
+            assert!(u64::from(e) >= (k % 20).min(15), "key {k}: {e}");
+        }
+        assert_eq!(s.bytes(), 1024 / 4 * 8, "two bytes per entry");
+    }
+
+    #[test]
+    fn halving_ages_old_counts() {
+        let mut s = Sketch::new(1024);
+        for _ in 0..12 {
+            s.increment(spread(1));
+        }
+        assert!(s.estimate(spread(1)) >= 12);
+        // Up to ten accesses per entry (10 240): one halving, which leaves at most 7.
+        for k in 0..(10 * 1024 - 12) {
+            s.increment(spread(1000 + k));
+        }
+        assert!(s.estimate(spread(1)) <= 7, "{}", s.estimate(spread(1)));
+    }
+}
