@@ -4,8 +4,28 @@
 use super::shard::Shard;
 use crate::flight::Flight;
 use crate::key::KeyRef;
+use hashbrown::hash_table::Entry;
 use std::hash::Hash;
 use std::sync::Arc;
+
+/// A new flight for `key`: the shard's spare one if no one holds it any more.
+fn new_flight<K, V, L: KeyRef<Owned = K>>(
+    spare: &mut Option<Arc<Flight<K, V>>>,
+    hash: u64,
+    key: &L,
+) -> Arc<Flight<K, V>> {
+    let owned = key.to_owned_key();
+    match spare.take() {
+        Some(mut f) => match Arc::get_mut(&mut f) {
+            Some(reused) => {
+                reused.reuse(hash, owned);
+                f
+            }
+            None => Arc::new(Flight::new(hash, owned)),
+        },
+        None => Arc::new(Flight::new(hash, owned)),
+    }
+}
 
 /// What the store hands the caller that runs the body (see [`super::Found::Run`]), for it to
 /// hand back with the result.
@@ -80,17 +100,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         share: bool,
     ) -> Run<K, V> {
         let flight = share.then(|| {
-            let owned = key.to_owned_key();
-            let f = match self.spare.take() {
-                Some(mut f) => match Arc::get_mut(&mut f) {
-                    Some(spare) => {
-                        spare.reuse(hash, owned);
-                        f
-                    }
-                    None => Arc::new(Flight::new(hash, owned)),
-                },
-                None => Arc::new(Flight::new(hash, owned)),
-            };
+            let f = new_flight(&mut self.spare, hash, key);
             self.flights.insert_unique(hash, Arc::clone(&f), |f| f.hash);
             f
         });
@@ -99,6 +109,31 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             flight,
             doomed: false,
             refresh: false,
+        }
+    }
+
+    /// The flight of `key` to join, or else a run that leads a new flight for it: one probe
+    /// of the table where [`Shard::find_flight`] and [`Shard::start_run`] take two.
+    pub(super) fn join_or_start<L: KeyRef<Owned = K>>(
+        &mut self,
+        hash: u64,
+        key: &L,
+    ) -> Result<Arc<Flight<K, V>>, Run<K, V>> {
+        match self
+            .flights
+            .entry(hash, |f| key.matches(&f.key), |f| f.hash)
+        {
+            Entry::Occupied(e) => Ok(Arc::clone(e.get())),
+            Entry::Vacant(v) => {
+                let f = new_flight(&mut self.spare, hash, key);
+                v.insert(Arc::clone(&f));
+                Err(Run {
+                    epoch: self.epoch,
+                    flight: Some(f),
+                    doomed: false,
+                    refresh: false,
+                })
+            }
         }
     }
 

@@ -246,10 +246,14 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                     }
                 }
             }
-            if self.single_flight
-                && let Some(f) = shard.find_flight(hash, key)
-            {
-                return Found::Join(Arc::clone(f));
+            if self.single_flight {
+                let run = match shard.join_or_start(hash, key) {
+                    Ok(f) => return Found::Join(f),
+                    Err(run) => run,
+                };
+                drop(shard);
+                drop(expired);
+                return Found::Run(run);
             }
         }
         // A refresh supersedes a run in progress for the key, which began before it: that

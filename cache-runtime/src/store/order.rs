@@ -288,12 +288,13 @@ impl Order {
 
     /// Picks the entry that goes to make room in a full shard for a new one, and takes it out
     /// of the lists (its slot is the new entry's). `hash_of`: an entry's key hash, for the
-    /// sketch. `None`: the shard holds nothing.
+    /// sketch; the evicted entry's comes back with it if it was computed. `None`: the shard
+    /// holds nothing.
     pub(super) fn evict<N: Listed>(
         &mut self,
         nodes: &mut [N],
         hash_of: impl Fn(&N) -> u64,
-    ) -> Option<u32> {
+    ) -> Option<(u32, Option<u64>)> {
         let main = self.lists[PROBATION as usize]
             .tail()
             .or(self.lists[PROTECTED as usize].tail());
@@ -301,25 +302,29 @@ impl Order {
         let out = match (window.tail(), main) {
             (Some(candidate), victim) if window.len >= self.window_max => {
                 // The window's oldest entry against the main part's least recently used one.
-                let admitted = victim.is_some_and(|v| {
-                    self.sketch.as_ref().is_some_and(|s| {
-                        s.estimate(hash_of(&nodes[candidate as usize]))
-                            > s.estimate(hash_of(&nodes[v as usize]))
-                    })
-                });
+                let (admitted, hashes) = match (victim, &self.sketch) {
+                    (Some(v), Some(s)) => {
+                        let (c, v) = (
+                            hash_of(&nodes[candidate as usize]),
+                            hash_of(&nodes[v as usize]),
+                        );
+                        (s.estimate(c) > s.estimate(v), Some((c, v)))
+                    }
+                    _ => (false, None),
+                };
                 self.lists[WINDOW as usize].unlink(nodes, candidate);
                 match victim {
                     Some(v) if admitted => {
                         self.push(nodes, candidate, PROBATION);
-                        v
+                        (v, hashes.map(|h| h.1))
                     }
-                    _ => return Some(candidate),
+                    _ => return Some((candidate, hashes.map(|h| h.0))),
                 }
             }
-            (w, main) => main.or(w)?,
+            (w, main) => (main.or(w)?, None),
         };
-        let seg = self.seg(out);
-        self.lists[seg as usize].unlink(nodes, out);
+        let seg = self.seg(out.0);
+        self.lists[seg as usize].unlink(nodes, out.0);
         Some(out)
     }
 

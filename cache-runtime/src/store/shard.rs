@@ -243,7 +243,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             self.link_new(i, new.hash, new.tags, &s.hasher);
         } else {
             let hasher = &s.hasher;
-            let Some(i) = self
+            let Some((i, h)) = self
                 .order
                 .evict(&mut self.nodes, |n: &Node<K, V>| hasher.hash_one(&n.key))
             else {
@@ -252,7 +252,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             };
             // Its slot takes the new entry, so no other entry moves in the slab (nor is
             // rehashed to be found again).
-            self.forget(i, &s.hasher);
+            let h = h.unwrap_or_else(|| hasher.hash_one(&self.nodes[i as usize].key));
+            self.forget(i, h);
             dead.push(std::mem::replace(&mut self.nodes[i as usize], node));
             self.stats.evictions += 1;
             if s.expiry.keeps_hard() {
@@ -328,12 +329,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// threads' copies); its slot stays, for the caller to fill or remove.
     fn detach(&mut self, i: u32, hasher: &Hasher) {
         self.order.unlink(&mut self.nodes, i);
-        self.forget(i, hasher);
+        self.forget(i, hasher.hash_one(&self.nodes[i as usize].key));
     }
 
-    /// [`Shard::detach`] of an entry already out of the eviction order.
-    fn forget(&mut self, i: u32, hasher: &Hasher) {
-        let h = hasher.hash_one(&self.nodes[i as usize].key);
+    /// [`Shard::detach`] of an entry already out of the eviction order, whose key hashes to
+    /// `h`.
+    fn forget(&mut self, i: u32, h: u64) {
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
             e.remove();
         }

@@ -2,7 +2,9 @@
 //! the default eviction policy's admission reads (see [`super::order`]).
 //!
 //! A count-min sketch of 4-bit counters, four per key, sixteen to a `u64` word: about four
-//! counters per entry the shard is sized for (two bytes an entry). A key's estimate is the
+//! counters per entry the shard is sized for (two bytes an entry). A key's four counters
+//! are in one 64-byte block (one cache line: an access costs one miss, not four), each in
+//! a different word of it, as in Caffeine's sketch. A key's estimate is the
 //! least of its four counters, and an increment raises only the counters at that least
 //! value (a conservative update: collisions inflate the estimates less). Every time the
 //! shard has counted ten accesses per entry it is sized for, every counter is halved, so
@@ -13,6 +15,7 @@
 /// A shard's frequency sketch.
 pub(super) struct Sketch {
     words: Box<[u64]>,
+    /// Blocks of [`BLOCK`] words, less one.
     mask: usize,
     /// Counted increments since the last halving (halved with the counters).
     samples: usize,
@@ -24,16 +27,18 @@ pub(super) struct Sketch {
 /// bits pick the shard and the index slot: these spread them again).
 const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
 const NIBBLE: u64 = 0xD6E8_FEB8_6659_FD93;
+/// Words to a block: 64 bytes.
+const BLOCK: usize = 8;
 /// The highest bit of every 4-bit counter cleared: a word halved is `(w >> 1) & HALF`.
 const HALF: u64 = 0x7777_7777_7777_7777;
 
 impl Sketch {
     /// A sketch for a shard of `share` entries.
     pub(super) fn new(share: usize) -> Self {
-        let words = (share.max(16).next_power_of_two() / 4).max(4);
+        let words = (share.max(16).next_power_of_two() / 4).max(BLOCK);
         Sketch {
             words: vec![0; words].into_boxed_slice(),
-            mask: words - 1,
+            mask: words / BLOCK - 1,
             samples: 0,
             period: share.max(16).saturating_mul(10),
         }
@@ -42,12 +47,13 @@ impl Sketch {
     /// The word and the bit offset of each of the key's four counters.
     #[inline]
     fn places(&self, hash: u64) -> [(usize, u32); 4] {
-        let h = hash.wrapping_mul(SPREAD);
+        #[allow(clippy::cast_possible_truncation)] // the high half picks the block
+        let block = ((hash.wrapping_mul(SPREAD) >> 32) as usize & self.mask) * BLOCK;
         let n = hash.wrapping_mul(NIBBLE);
-        #[allow(clippy::cast_possible_truncation)] // the low and high halves, on purpose
-        let (a, b) = (h as u32 as usize, ((h >> 32) as u32 | 1) as usize);
         let place = |j: usize| {
-            let word = a.wrapping_add(j.wrapping_mul(b)) & self.mask;
+            // Counter `j` in word `2j` or `2j + 1` of the block.
+            #[allow(clippy::cast_possible_truncation)] // one bit
+            let word = block + 2 * j + ((n >> j) & 1) as usize;
             #[allow(clippy::cast_possible_truncation)] // a nibble index, below 16
             let nibble = ((n >> (60 - 4 * j)) & 15) as u32;
             (word, nibble * 4)
