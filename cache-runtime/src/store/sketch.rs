@@ -44,47 +44,66 @@ impl Sketch {
         }
     }
 
-    /// The word and the bit offset of each of the key's four counters.
+    /// The key's block, and the word (within the block) and the bit offset of each of its
+    /// four counters.
     #[inline]
-    fn places(&self, hash: u64) -> [(usize, u32); 4] {
+    fn places(&self, hash: u64) -> (usize, [(usize, u32); 4]) {
         #[allow(clippy::cast_possible_truncation)] // the high half picks the block
         let block = ((hash.wrapping_mul(SPREAD) >> 32) as usize & self.mask) * BLOCK;
         let n = hash.wrapping_mul(NIBBLE);
         let place = |j: usize| {
             // Counter `j` in word `2j` or `2j + 1` of the block.
             #[allow(clippy::cast_possible_truncation)] // one bit
-            let word = block + 2 * j + ((n >> j) & 1) as usize;
+            let word = 2 * j + ((n >> j) & 1) as usize;
             #[allow(clippy::cast_possible_truncation)] // a nibble index, below 16
             let nibble = ((n >> (60 - 4 * j)) & 15) as u32;
             (word, nibble * 4)
         };
-        [place(0), place(1), place(2), place(3)]
+        (block, [place(0), place(1), place(2), place(3)])
+    }
+
+    /// The key's block (always there: the table is whole blocks).
+    #[inline]
+    fn block(&self, start: usize) -> Option<&[u64; BLOCK]> {
+        self.words.get(start..).and_then(<[u64]>::first_chunk)
     }
 
     /// The key's estimated count, 0 to 15.
     #[inline]
     pub(super) fn estimate(&self, hash: u64) -> u8 {
+        let (start, places) = self.places(hash);
+        let Some(block) = self.block(start) else {
+            return 0;
+        };
         let mut least = 15;
-        for (word, shift) in self.places(hash) {
-            #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
-            let c = ((self.words[word] >> shift) & 15) as u8;
-            least = least.min(c);
+        for (word, shift) in places {
+            least = least.min((block[word & (BLOCK - 1)] >> shift) & 15);
         }
+        #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
+        let least = least as u8;
         least
     }
 
     /// Counts one access of the key.
     #[inline]
     pub(super) fn increment(&mut self, hash: u64) {
-        let places = self.places(hash);
-        let mut least = 15;
-        for &(word, shift) in &places {
-            least = least.min((self.words[word] >> shift) & 15);
+        let (start, places) = self.places(hash);
+        let Some(block) = self
+            .words
+            .get_mut(start..)
+            .and_then(<[u64]>::first_chunk_mut::<BLOCK>)
+        else {
+            return;
+        };
+        let mut counts = [0; 4];
+        for (c, &(word, shift)) in counts.iter_mut().zip(&places) {
+            *c = (block[word & (BLOCK - 1)] >> shift) & 15;
         }
+        let least = counts.iter().copied().min().unwrap_or(15);
         if least < 15 {
-            for (word, shift) in places {
-                if (self.words[word] >> shift) & 15 == least {
-                    self.words[word] += 1 << shift;
+            for (&c, &(word, shift)) in counts.iter().zip(&places) {
+                if c == least {
+                    block[word & (BLOCK - 1)] += 1 << shift;
                 }
             }
         }
