@@ -210,3 +210,40 @@ fn the_capacity_is_never_exceeded_under_concurrent_stores() {
         check(&s);
     }
 }
+
+#[test]
+fn after_one_hit_in_the_store_the_threads_copies_serve_an_entry_under_either_policy() {
+    // A hit promotes a window or probation entry to the protected front, where its copy may
+    // serve (the store would not move it again); the LRU policy copies its front quarter.
+    for config in [
+        Config::new().capacity(10_000),
+        Config::new().capacity(10_000).lru(),
+    ] {
+        let config = config.ttl(std::time::Duration::from_secs(300));
+        let s = store(&config);
+        let keys: Vec<u64> = (0..1024_u64)
+            .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        for &k in &keys {
+            put(&s, k, k);
+        }
+        let id = s
+            .copies_id()
+            .expect("a sharded store of plain data has copies");
+        for round in 0..3 {
+            let (mut copies, mut store_hits) = (0, 0);
+            for &k in &keys {
+                let key = Owned(k);
+                if crate::copies::Copies::get::<u64, u64, _>(id, &key) == Some(k) {
+                    copies += 1;
+                } else if let Fresh::Hit(v) = s.fresh(s.hash(&key), &key) {
+                    assert_eq!(v, k);
+                    store_hits += 1;
+                }
+            }
+            let expected = if round == 0 { (0, 1024) } else { (1024, 0) };
+            assert_eq!((copies, store_hits), expected, "round {round}, {config:?}");
+        }
+        check(&s);
+    }
+}
