@@ -14,8 +14,11 @@
 //!   keeps the part that fits instead of evicting each key just before it comes back.
 //! - **`eviction = "lru"`**: one list, most recently used at the front; the tail goes.
 //!
-//! In a sharded cache a hit does not move an entry that is still in the *front quarter* of
-//! the protected list (of the LRU list): moved to its front fewer than `quarter` moves ago.
+//! In a sharded cache a hit neither moves nor counts an entry that is still in the *front
+//! quarter* of the protected list (of the LRU list): moved to its front fewer than `quarter`
+//! moves ago. (Not counting them measured no worse: zipf 0.7930 against 0.7904 counting
+//! every hit; and it is what lets the threads' copies serve those hits without changing
+//! what the policy decides.)
 //! The hot entries of a busy cache are then read without writing other entries' links, and
 //! such an entry cannot reach the tail without passing the three other quarters, where its
 //! next hit moves it. A single shard (`quarter` 0) keeps the exact order. The lists know

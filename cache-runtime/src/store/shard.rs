@@ -167,8 +167,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.order.copyable(i)
     }
 
-    /// Reads a live entry (key `hash`): refreshes its idle deadline, counts the access and
-    /// moves the entry as the eviction order says.
+    /// Reads a live entry (key `hash`): refreshes its idle deadline and, unless the entry is
+    /// in the front quarter of the order (see [`super::order`]), counts the access and moves
+    /// the entry as the order says.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) -> V {
@@ -178,7 +179,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             let hard = self.hard(i, &s.expiry);
             self.nodes[i as usize].deadline = s.expiry.touched(now, hard);
         }
-        if s.promote {
+        if s.promote && !self.order.recently_moved(i) {
             self.order.count(hash);
             if self.order.moves_on_hit(i) {
                 self.hit_move(i);
