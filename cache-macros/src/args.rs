@@ -3,6 +3,7 @@
 //! ```text
 //! ttl = "5m" | ttl = <Duration expr>          tti, stale, near: the same
 //! capacity = 1000 | capacity = <usize expr>   unbounded
+//! eviction = "lru" | eviction = "tinylfu"
 //! key = <expr>      name = "literal"          unless = <expr>
 //! cache_errors      tags = [<expr>, ...]      single_flight = true | false
 //! redis           version = "literal"
@@ -38,6 +39,7 @@ keywords!(
     stale,
     capacity,
     unbounded,
+    eviction,
     key,
     name,
     unless,
@@ -92,6 +94,14 @@ pub enum Capacity {
     Expr(Expr),
 }
 
+/// `eviction`'s value: which entry a full cache evicts.
+pub enum Eviction {
+    /// `"tinylfu"`: the default, frequency-aware policy.
+    TinyLfu,
+    /// `"lru"`: the least recently used entry.
+    Lru,
+}
+
 #[derive(Default)]
 pub struct Args {
     pub ttl: Slot<Dur>,
@@ -99,6 +109,7 @@ pub struct Args {
     pub stale: Slot<Dur>,
     pub capacity: Slot<Capacity>,
     pub unbounded: Slot<()>,
+    pub eviction: Slot<Eviction>,
     pub key: Slot<Expr>,
     pub name: Slot<LitStr>,
     pub unless: Slot<Expr>,
@@ -146,6 +157,7 @@ fn parse_option(
         stale => |span| duration(input, "stale", span, cx)?,
         capacity => |span| capacity(input, span, cx)?,
         unbounded => |_span| flag(input, "unbounded", cx)?,
+        eviction => |span| eviction(input, span, cx)?,
         key => |span| {
             equals(input, "key", span, "key = (id, lang.clone())")?;
             Some(input.parse()?)
@@ -295,6 +307,31 @@ fn capacity(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Opti
     })
 }
 
+/// `eviction = "lru"` or `"tinylfu"`; another name is reported, on the literal.
+fn eviction(input: ParseStream, span: Span, cx: &mut Errors) -> syn::Result<Option<Eviction>> {
+    const EXAMPLE: &str = "eviction = \"lru\"";
+    equals(input, "eviction", span, EXAMPLE)?;
+    if !input.peek(LitStr) {
+        return Err(input.error(format!("`eviction` takes a string literal: `{EXAMPLE}`")));
+    }
+    let lit: LitStr = input.parse()?;
+    Ok(match lit.value().as_str() {
+        "lru" => Some(Eviction::Lru),
+        "tinylfu" => Some(Eviction::TinyLfu),
+        other => {
+            cx.spanned(
+                &lit,
+                format!(
+                    "unknown eviction policy \"{other}\": write `eviction = \"lru\"` (the least \
+                     recently used entry goes) or `eviction = \"tinylfu\"` (the default: \
+                     frequency-aware)"
+                ),
+            );
+            None
+        }
+    })
+}
+
 /// A non-empty string literal option: `name = "prices"`, `version = "2"`.
 fn literal(
     input: ParseStream,
@@ -358,6 +395,7 @@ fn suggest(unknown: &str) -> Option<&'static str> {
         "sync_writes" => Some("single_flight"),
         "result" | "with_cached_flag" => Some("cache_errors"),
         "tag" => Some("tags"),
+        "policy" | "eviction_policy" => Some("eviction"),
         _ => None,
     };
     alias.or_else(|| closest(unknown, OPTIONS.iter().copied()))

@@ -24,6 +24,16 @@ pub struct Config {
     pub(crate) near: Option<Duration>,
     /// With a remote tier: part of the values' type fingerprint.
     pub(crate) version: &'static str,
+    pub(crate) eviction: Eviction,
+}
+
+/// Which entry a full cache evicts (see `store/order.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Eviction {
+    /// The default: W-TinyLFU, frequency-aware and scan-resistant.
+    TinyLfu,
+    /// `eviction = "lru"`: the least recently used entry.
+    Lru,
 }
 
 /// The setters of the duration settings, one alike the other.
@@ -59,6 +69,7 @@ impl Config {
             tagged: false,
             near: None,
             version: "",
+            eviction: Eviction::TinyLfu,
         }
     }
     durations! {
@@ -81,6 +92,14 @@ impl Config {
     #[must_use]
     pub fn unbounded(mut self) -> Self {
         self.capacity = None;
+        self
+    }
+    /// A full cache evicts its least recently used entry (`eviction = "lru"`), instead of
+    /// the default, frequency-aware policy (which keeps what is asked for often, and lets a
+    /// scan of one-time keys pass through).
+    #[must_use]
+    pub fn lru(mut self) -> Self {
+        self.eviction = Eviction::Lru;
         self
     }
     /// Whether concurrent misses on one key wait for a single run of the body.

@@ -2,7 +2,7 @@
 //! the store's configuration, and the entry's tags.
 
 use super::Gen;
-use crate::args::Capacity;
+use crate::args::{Capacity, Eviction};
 use crate::signature::duration;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::quote;
@@ -45,6 +45,9 @@ impl Gen<'_, '_> {
         }
         if args.unbounded.present() {
             chain.extend(quote!(.unbounded()));
+        }
+        if let Some(Eviction::Lru) = &args.eviction.value {
+            chain.extend(quote!(.lru()));
         }
         if let Some(on) = &args.single_flight.value {
             chain.extend(quote!(.single_flight(#on)));

@@ -1,22 +1,29 @@
-//! The in-memory store: 2^k shards behind a lock each, holding entries, their LRU order and
-//! the flights of the runs in progress.
+//! The in-memory store: 2^k shards behind a lock each, holding entries, their eviction order
+//! and the flights of the runs in progress.
 //!
 //! A lookup hashes the borrowed key once (outside any lock), picks a shard from the high
 //! bits (see [`crate::layout`]) and probes that shard's table, comparing against the owned
-//! keys; a hit clones the value and may move the entry to the front of the shard's LRU order.
+//! keys; a hit clones the value, counts the access and may move the entry in the shard's
+//! eviction order.
 //! A miss registers the caller's run as the key's flight, which the store hands back with the
 //! result, and which invalidations detach. The store knows nothing of calls, tickets or
 //! remote stores: [`crate::call`] drives it, [`crate::cache`] puts a remote tier behind it.
 //!
-//! Files: [`shard`] (one shard's entries, index, flights, tags, counters), [`order`] (the
-//! LRU list and its front quarter), [`expiry`] (deadlines and ages), [`shards`] (how many
-//! shards, their shares, the copies).
+//! Files: [`shard`] (one shard's entries, index, tags, counters), [`flights`] (its runs in
+//! progress), [`order`] (the
+//! eviction policies' lists and their front quarter), [`sketch`] (the frequencies the default
+//! policy admits by), [`expiry`] (deadlines and ages), [`shards`] (how many shards, their
+//! shares, the capacity they share, the copies).
 
 mod entry;
+#[cfg(test)]
+mod eviction_tests;
 mod expiry;
+mod flights;
 mod order;
 mod shard;
 mod shards;
+mod sketch;
 #[cfg(test)]
 mod tests;
 
@@ -33,11 +40,11 @@ use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Mutex, MutexGuard};
 use entry::{Graveyard, NewEntry};
 use expiry::{Age, Expiry};
-pub(crate) use shard::Run;
+pub(crate) use flights::Run;
 use shard::{Hasher, Settings, Shard};
 pub(crate) use shards::copies_possible;
-use shards::shard_count;
-use shards::{copies_for, copy_to_thread, shard_capacity, shard_window};
+use shards::{Room, shard_count};
+use shards::{copies_for, copy_to_thread, shard_capacity};
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
@@ -128,7 +135,8 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             .map(|i| {
                 Padded(Mutex::new(Shard::new(
                     shard_capacity(config, n, i),
-                    shard_window(config, n, i),
+                    config.eviction,
+                    n > 1,
                     copies.map(|c| c.shard(i)),
                 )))
             })
@@ -141,6 +149,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                 hasher,
                 expiry: Expiry::new(config),
                 promote: config.capacity.is_some(),
+                room: Room::new(config.capacity),
             },
             single_flight: config.single_flight,
             tagged: config.tagged,
@@ -180,10 +189,10 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         if const { copies_possible::<K, V>() }
             && let Some(copies) = self.copies
         {
-            // Only an entry read lately, still in the front quarter of its shard, is
-            // copied: a cold entry's copy would only push a hot one out of the table.
-            let hot = !self.settings.promote || shard.recently_moved(i);
-            let value = shard.hit(i, now, &self.settings);
+            // Only an entry read lately, in the front quarter of its shard's order after this
+            // hit, is copied: a cold entry's copy would only push a hot one out of the table.
+            let hot = !self.settings.promote || shard.copyable(i);
+            let value = shard.hit(i, hash, now, &self.settings);
             if hot && copies.copying() {
                 let marks = shard.marks(i, hash, copies);
                 drop(shard);
@@ -191,7 +200,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             }
             return Fresh::Hit(value);
         }
-        Fresh::Hit(shard.hit(i, now, &self.settings))
+        Fresh::Hit(shard.hit(i, hash, now, &self.settings))
     }
 
     /// Looks `key` up; on a miss, registers the caller's run (and, with single-flight, its
@@ -216,10 +225,10 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                 match shard.age(i, now, &self.settings.expiry) {
                     Age::Fresh => {
                         shard.stats.hits += 1;
-                        return Found::Hit(shard.hit(i, now, &self.settings));
+                        return Found::Hit(shard.hit(i, hash, now, &self.settings));
                     }
                     Age::Stale => {
-                        let value = shard.hit(i, now, &self.settings);
+                        let value = shard.hit(i, hash, now, &self.settings);
                         // The first caller to find the entry stale starts its refresh (a miss
                         // where the body runs, a hit if it runs elsewhere); the others are
                         // served the stale value (hits).
@@ -233,14 +242,18 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                     }
                     Age::Expired => {
                         shard.stats.expirations += 1;
-                        expired = Some(shard.remove(i, &self.settings.hasher));
+                        expired = Some(shard.remove(i, &self.settings));
                     }
                 }
             }
-            if self.single_flight
-                && let Some(f) = shard.find_flight(hash, key)
-            {
-                return Found::Join(Arc::clone(f));
+            if self.single_flight {
+                let run = match shard.join_or_start(hash, key) {
+                    Ok(f) => return Found::Join(f),
+                    Err(run) => run,
+                };
+                drop(shard);
+                drop(expired);
+                return Found::Run(run);
             }
         }
         // A refresh supersedes a run in progress for the key, which began before it: that
@@ -324,7 +337,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                 // older than this refresh, which its caller now returns; it goes.
                 let owned: &K = &key;
                 if let Some(i) = shard.find(hash, &owned) {
-                    dead.push(shard.remove(i, &self.settings.hasher));
+                    dead.push(shard.remove(i, &self.settings));
                 }
             }
             _ => {}
@@ -353,7 +366,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         }
         let node = shard
             .find(hash, key)
-            .map(|i| shard.remove(i, &self.settings.hasher));
+            .map(|i| shard.remove(i, &self.settings));
         if node.is_some() {
             shard.stats.invalidations += 1;
         }
@@ -365,7 +378,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
     /// Removes every entry (counted as invalidations); runs in progress store nothing.
     pub(crate) fn clear(&self) {
         for s in &self.shards {
-            let taken = lock(&s.0).clear();
+            let taken = lock(&s.0).clear(&self.settings.room);
             drop(taken);
         }
     }
@@ -389,7 +402,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             // Highest slot first: each removal moves the last entry, which is then never
             // one still to be removed.
             for i in shard.tagged(tag) {
-                dead.push(shard.remove(i, &self.settings.hasher));
+                dead.push(shard.remove(i, &self.settings));
             }
             shard.stats.invalidations += dead.len() as u64;
             count += dead.len();

@@ -1,5 +1,6 @@
-//! One shard of a store: a dense slab of entries with a hashbrown index, its LRU order, the
-//! table of its flights, its tags and its counters, all behind the shard's one lock.
+//! One shard of a store: a dense slab of entries with a hashbrown index, its eviction order,
+//! the table of its flights (see [`super::flights`]), its tags and its counters, all behind
+//! the shard's one lock.
 //!
 //! Entries live in a dense `Vec`: a removal moves the last entry into the hole, so memory
 //! follows the live entries and the slab can shrink. Counters live here, under the lock the
@@ -10,6 +11,8 @@
 use super::entry::{Graveyard, NewEntry, Node};
 use super::expiry::{Age, Expiry};
 use super::order::{Links, Order};
+use super::shards::{Room, shard_max};
+use crate::config::Eviction;
 use crate::copies::{Copies, CopyMarks, ShardCopies};
 use crate::flight::Flight;
 use crate::key::KeyRef;
@@ -31,26 +34,11 @@ const SWEEP_STEP: usize = 2;
 pub(super) struct Settings {
     pub(super) hasher: Hasher,
     pub(super) expiry: Expiry,
-    /// Whether a hit moves its entry to the front of the LRU order: not in an unbounded
-    /// cache, which evicts nothing.
+    /// Whether a hit counts in the eviction order (and may move its entry): not in an
+    /// unbounded cache, which evicts nothing.
     pub(super) promote: bool,
-}
-
-/// What the store hands the caller that runs the body (see [`super::Found::Run`]), for it to
-/// hand back with the result.
-pub(crate) struct Run<K, V> {
-    /// The shard's epoch when the run began. Runs without a flight (`single_flight = false`)
-    /// cannot be detached: an invalidation moves the epoch instead, and a run that began
-    /// before it stores nothing.
-    pub(crate) epoch: u64,
-    pub(crate) flight: Option<Arc<Flight<K, V>>>,
-    /// An invalidation in progress may cover the run (see [`crate::ongoing`]): it stores
-    /// nothing.
-    pub(crate) doomed: bool,
-    /// A `refresh_*`: without a flight, storing its value moves the epoch, so that a run that
-    /// began before it cannot overwrite the refreshed value with an older one; overtaken, it
-    /// removes the entry it was to replace.
-    pub(crate) refresh: bool,
+    /// The store's capacity, which its shards share.
+    pub(super) room: Room,
 }
 
 /// What a `clear` took out of a shard, to drop once its lock is released.
@@ -66,13 +54,16 @@ pub(super) struct Shard<K, V> {
     /// every other cache saves the eight bytes an entry.
     hards: Vec<u64>,
     order: Order,
+    /// The shard's share of the store's capacity.
     pub(super) capacity: usize,
+    /// The most entries it holds when the store has room (see [`super::shards`]).
+    max: usize,
     /// Where the expiry sweep looks next.
     cursor: usize,
-    flights: HashTable<Arc<Flight<K, V>>>,
+    pub(super) flights: HashTable<Arc<Flight<K, V>>>,
     /// A finished flight no one else holds, for the next miss to reuse (keys without drop
     /// glue only: reusing one drops the old key, under the lock).
-    spare: Option<Arc<Flight<K, V>>>,
+    pub(super) spare: Option<Arc<Flight<K, V>>>,
     tags: Option<Box<TagIndex>>,
     pub(super) epoch: u64,
     pub(super) stats: CacheStats,
@@ -81,13 +72,21 @@ pub(super) struct Shard<K, V> {
 }
 
 impl<K, V> Shard<K, V> {
-    pub(super) fn new(capacity: usize, window: u32, copies: Option<ShardCopies>) -> Self {
+    /// A shard of `capacity` entries, with this eviction policy; `sharded`: the store has
+    /// more than one shard.
+    pub(super) fn new(
+        capacity: usize,
+        eviction: Eviction,
+        sharded: bool,
+        copies: Option<ShardCopies>,
+    ) -> Self {
         Shard {
             index: HashTable::new(),
             nodes: Vec::new(),
             hards: Vec::new(),
-            order: Order::new(window),
+            order: Order::new(eviction, capacity, sharded),
             capacity: capacity.min(MAX_SLOTS),
+            max: shard_max(capacity).min(MAX_SLOTS),
             cursor: 0,
             flights: HashTable::new(),
             spare: None,
@@ -102,45 +101,9 @@ impl<K, V> Shard<K, V> {
         self.nodes.len()
     }
 
-    /// Takes the flights that `which` picks out of the table and cancels them; they are
-    /// returned to be dropped once the lock is released.
-    pub(super) fn detach_flights(
-        &mut self,
-        mut which: impl FnMut(&Flight<K, V>) -> bool,
-    ) -> Vec<Arc<Flight<K, V>>> {
-        let mut detached = Vec::new();
-        self.flights.retain(|f| {
-            if which(f) {
-                f.cancel();
-                detached.push(Arc::clone(f));
-                false
-            } else {
-                true
-            }
-        });
-        detached
-    }
-
-    /// Takes a finished (or doomed) run's flight out of the table, if it is still there.
-    pub(super) fn forget_flight(&mut self, flight: &Arc<Flight<K, V>>) {
-        if let Ok(e) = self
-            .flights
-            .find_entry(flight.hash, |f| Arc::ptr_eq(f, flight))
-        {
-            e.remove();
-        }
-    }
-
-    /// Keeps a finished flight that no one else holds for the next miss (see `spare`).
-    pub(super) fn keep_spare(&mut self, flight: &mut Option<Arc<Flight<K, V>>>) {
-        if !std::mem::needs_drop::<K>() && self.spare.is_none() {
-            self.spare = flight.take();
-        }
-    }
-
     /// Empties the shard (a `clear`): every entry goes, every run in progress is detached.
     /// What was taken out is returned, to be dropped once the lock is released.
-    pub(super) fn clear(&mut self) -> Cleared<K, V> {
+    pub(super) fn clear(&mut self, room: &Room) -> Cleared<K, V> {
         self.stats.invalidations += self.nodes.len() as u64;
         self.epoch += 1;
         let detached = self.detach_flights(|_| true);
@@ -152,8 +115,10 @@ impl<K, V> Shard<K, V> {
         self.order.clear();
         self.cursor = 0;
         self.hards = Vec::new();
+        let nodes = std::mem::take(&mut self.nodes);
+        room.give(nodes.len());
         Cleared {
-            _nodes: std::mem::take(&mut self.nodes),
+            _nodes: nodes,
             _flights: detached,
         }
     }
@@ -171,59 +136,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.index
             .find(hash, |&i| key.matches(&nodes[i as usize].key))
             .copied()
-    }
-
-    pub(super) fn find_flight<L: KeyRef<Owned = K>>(
-        &self,
-        hash: u64,
-        key: &L,
-    ) -> Option<&Arc<Flight<K, V>>> {
-        self.flights.find(hash, |f| key.matches(&f.key))
-    }
-
-    /// Registers a run of the body for `key`, with a flight when `share`.
-    pub(super) fn start_run<L: KeyRef<Owned = K>>(
-        &mut self,
-        hash: u64,
-        key: &L,
-        share: bool,
-    ) -> Run<K, V> {
-        let flight = share.then(|| {
-            let owned = key.to_owned_key();
-            let f = match self.spare.take() {
-                Some(mut f) => match Arc::get_mut(&mut f) {
-                    Some(spare) => {
-                        spare.reuse(hash, owned);
-                        f
-                    }
-                    None => Arc::new(Flight::new(hash, owned)),
-                },
-                None => Arc::new(Flight::new(hash, owned)),
-            };
-            self.flights.insert_unique(hash, Arc::clone(&f), |f| f.hash);
-            f
-        });
-        Run {
-            epoch: self.epoch,
-            flight,
-            doomed: false,
-            refresh: false,
-        }
-    }
-
-    /// Takes the flight of `key` out of the table and cancels it (see [`crate::flight`]).
-    pub(super) fn detach_flight<L: KeyRef<Owned = K>>(
-        &mut self,
-        hash: u64,
-        key: &L,
-    ) -> Option<Arc<Flight<K, V>>> {
-        let entry = self
-            .flights
-            .find_entry(hash, |f| key.matches(&f.key))
-            .ok()?;
-        let (flight, _) = entry.remove();
-        flight.cancel();
-        Some(flight)
     }
 
     /// What entry `i`'s age makes it at `now`.
@@ -248,32 +160,38 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Whether entry `i` is in the front quarter of the LRU order (see [`super::order`]).
+    /// Whether a hit on entry `i` now leaves it in the front quarter of the order (see
+    /// [`super::order`]), where the threads' copies may serve its next hits.
     #[inline]
-    pub(super) fn recently_moved(&self, i: u32) -> bool {
-        self.order.recently_moved(i)
+    pub(super) fn copyable(&self, i: u32) -> bool {
+        self.order.copyable(i)
     }
 
-    /// Reads a live entry: refreshes its idle deadline and moves it to the front.
+    /// Reads a live entry (key `hash`): refreshes its idle deadline and, unless the entry is
+    /// in the front quarter of the order (see [`super::order`]), counts the access and moves
+    /// the entry as the order says.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn hit(&mut self, i: u32, now: u64, s: &Settings) -> V {
+    pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) -> V {
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
         let value = self.nodes[i as usize].value.clone();
         if s.expiry.tti != u64::MAX && now < self.nodes[i as usize].deadline {
             let hard = self.hard(i, &s.expiry);
             self.nodes[i as usize].deadline = s.expiry.touched(now, hard);
         }
-        if s.promote && self.order.moves_on_hit(i) {
-            self.move_to_front(i);
+        if s.promote && !self.order.recently_moved(i) {
+            self.order.count(hash);
+            if self.order.moves_on_hit(i) {
+                self.hit_move(i);
+            }
         }
         value
     }
 
-    /// The LRU move of a hit, out of line: most hits in a busy sharded cache skip it.
+    /// The move of a hit, out of line: most hits in a busy sharded cache skip it.
     #[inline(never)]
-    fn move_to_front(&mut self, i: u32) {
-        let tick = self.order.move_to_front(&mut self.nodes, i);
+    fn hit_move(&mut self, i: u32) {
+        let tick = self.order.hit_move(&mut self.nodes, i);
         self.publish(tick);
     }
 
@@ -290,8 +208,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         copies.marks(hash, self.nodes[i as usize].deadline, self.order.stamp(i))
     }
 
-    /// Stores an entry: it replaces the key's old one, and evicts the least recently used
-    /// entry when the shard is full. What goes out goes to `dead`.
+    /// Stores an entry: it replaces the key's old one, and, when the store has no room left
+    /// (or the shard holds its most), evicts the entry the order picks, whose slot it takes
+    /// (which may be the new entry's way in: W-TinyLFU may refuse the window's oldest
+    /// entry). What goes out goes to `dead`.
     pub(super) fn insert(
         &mut self,
         new: NewEntry<K, V>,
@@ -304,11 +224,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             .index
             .find(new.hash, |&j| nodes[j as usize].key == new.key)
         {
-            dead.push(self.remove(i, &s.hasher));
+            dead.push(self.remove(i, s));
         }
         if self.nodes.len() >= MAX_SLOTS || self.capacity == 0 {
             return;
         }
+        let room = self.nodes.len() < self.max && s.room.take();
         let (hard, deadline) = s.expiry.deadlines(now, new.until);
         let node = Node {
             key: new.key,
@@ -316,29 +237,30 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             links: Links::NONE,
             deadline,
         };
-        if self.nodes.len() >= self.capacity
-            && let Some(i) = self.order.tail()
-        {
-            // Full: the least recently used entry goes, and its slot takes the new one, so
-            // no other entry moves in the slab (nor is rehashed to be found again).
-            self.detach(i, &s.hasher);
+        if room {
+            self.push_new(node, hard, &s.expiry);
+            #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
+            let i = (self.nodes.len() - 1) as u32;
+            self.link_new(i, new.hash, new.tags, &s.hasher);
+        } else {
+            let hasher = &s.hasher;
+            let Some((i, h)) = self
+                .order
+                .evict(&mut self.nodes, |n: &Node<K, V>| hasher.hash_one(&n.key))
+            else {
+                // The shard holds nothing, and the other shards all the store's capacity.
+                return;
+            };
+            // Its slot takes the new entry, so no other entry moves in the slab (nor is
+            // rehashed to be found again).
+            let h = h.unwrap_or_else(|| hasher.hash_one(&self.nodes[i as usize].key));
+            self.forget(i, h);
             dead.push(std::mem::replace(&mut self.nodes[i as usize], node));
             self.stats.evictions += 1;
             if s.expiry.keeps_hard() {
                 self.hards[i as usize] = hard;
             }
             self.link_new(i, new.hash, new.tags, &s.hasher);
-        } else {
-            self.push_new(node, hard, &s.expiry);
-            #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
-            let i = (self.nodes.len() - 1) as u32;
-            self.link_new(i, new.hash, new.tags, &s.hasher);
-            while self.nodes.len() > self.capacity
-                && let Some(last) = self.order.tail()
-            {
-                dead.push(self.remove(last, &s.hasher));
-                self.stats.evictions += 1;
-            }
         }
         if s.expiry.any() {
             self.sweep(now, s, dead);
@@ -349,10 +271,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     fn push_new(&mut self, node: Node<K, V>, hard: u64, expiry: &Expiry) {
         let len = self.nodes.len();
         if len == self.nodes.capacity() {
-            // Grow by half, never past the shard's capacity: a full shard has no slack.
-            let more = (len / 2)
-                .max(8)
-                .min(self.capacity.saturating_sub(len).max(1));
+            // Grow by half, never past the shard's share: a full shard has no slack. Past
+            // its share (the store has room), by small steps.
+            let (step, to) = if len < self.capacity {
+                ((len / 2).max(8), self.capacity)
+            } else {
+                ((self.capacity / 32).max(8), self.max)
+            };
+            let more = step.min(to.saturating_sub(len).max(1));
             self.nodes.reserve_exact(more);
             if expiry.keeps_hard() {
                 self.hards.reserve_exact(more);
@@ -366,10 +292,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         self.order.push_slot();
     }
 
-    /// Puts the new entry in slot `i` at the front of the LRU order, in the index and under
-    /// its tags.
+    /// Puts the new entry in slot `i` in the eviction order, the index and under its tags.
     fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>, hasher: &Hasher) {
-        let tick = self.order.push_front(&mut self.nodes, i);
+        let tick = self.order.push_new(&mut self.nodes, i, hash);
         self.publish(tick);
         let nodes = &self.nodes;
         self.index
@@ -393,7 +318,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             let i = self.cursor as u32;
             if let Age::Expired = self.age(i, now, &s.expiry) {
                 // The last entry moves into `i`: the cursor stays to look at it next.
-                dead.push(self.remove(i, &s.hasher));
+                dead.push(self.remove(i, s));
                 self.stats.expirations += 1;
             } else {
                 self.cursor += 1;
@@ -401,11 +326,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Takes entry `i` out of the LRU order, the index and the tags (voiding the threads'
-    /// copies); its slot stays, for the caller to fill or remove.
+    /// Takes entry `i` out of the eviction order, the index and the tags (voiding the
+    /// threads' copies); its slot stays, for the caller to fill or remove.
     fn detach(&mut self, i: u32, hasher: &Hasher) {
         self.order.unlink(&mut self.nodes, i);
-        let h = hasher.hash_one(&self.nodes[i as usize].key);
+        self.forget(i, hasher.hash_one(&self.nodes[i as usize].key));
+    }
+
+    /// [`Shard::detach`] of an entry already out of the eviction order, whose key hashes to
+    /// `h`.
+    fn forget(&mut self, i: u32, h: u64) {
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
             e.remove();
         }
@@ -417,8 +347,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
     }
 
-    /// Takes entry `i` out; the last entry moves into its slot.
-    pub(super) fn remove(&mut self, i: u32, hasher: &Hasher) -> Node<K, V> {
+    /// Takes entry `i` out (giving its place in the store back); the last entry moves into
+    /// its slot.
+    pub(super) fn remove(&mut self, i: u32, s: &Settings) -> Node<K, V> {
+        let hasher = &s.hasher;
         self.detach(i, hasher);
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
         let last = (self.nodes.len() - 1) as u32;
@@ -437,6 +369,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
                 t.move_slot(last, i);
             }
         }
+        s.room.give(1);
         self.shrink(hasher);
         node
     }
@@ -478,6 +411,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             assert_eq!(found.copied(), Some(i as u32), "index of slot {i}");
         }
         assert_eq!(self.order.walk(&self.nodes).len(), n, "list length");
+        assert!(n <= self.max, "at most {} entries in a shard", self.max);
         if let Some(t) = &self.tags {
             t.check(n);
         }

@@ -1,12 +1,21 @@
-//! How a store is cut into shards: how many, each one's share of the capacity and its LRU
-//! window, and the threads' copies of a store of them.
+//! How a store is cut into shards: how many, each one's share of the capacity and its front
+//! quarter, the capacity they share, and the threads' copies of a store of them.
+//!
+//! The capacity is the store's, not each shard's: a shard may hold more than its share (up
+//! to a quarter more) while the store as a whole has room. Keys never spread exactly evenly
+//! over the shards: with a hard share each, the fuller shards would evict while the store
+//! is not full, and a second pass over keys that fit the capacity would miss on every key of
+//! those shards. A full store's shard evicts one of its own entries for each it stores, so
+//! the shards keep the sizes the keys gave them.
 
+use super::order;
 use super::shard::Hasher;
 use crate::config::Config;
 use crate::copies::{Copies, CopyMarks, EntryCopy};
 use crate::key::KeyRef;
 use std::hash::Hash;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A bounded cache gets no more shards than keep this many entries each, so a small
 /// capacity (under `2 * MIN_PER_SHARD`) has a single shard and exact LRU order.
@@ -33,12 +42,74 @@ pub(super) fn shard_capacity(config: &Config, n: usize, i: usize) -> usize {
         .map_or(usize::MAX, |c| c / n + usize::from(i < c % n))
 }
 
-/// Shard `i`'s LRU window (see [`super::order`]), of `n` shards.
+/// The most entries a shard of this share holds, when the store has room.
+pub(super) fn shard_max(share: usize) -> usize {
+    share.saturating_add(share / 4).saturating_add(16)
+}
+
+/// Shard `i`'s front quarter (see [`super::order`]), of `n` shards.
 pub(super) fn shard_window(config: &Config, n: usize, i: usize) -> u32 {
     if n == 1 || config.capacity.is_none() {
         0
     } else {
-        u32::try_from(shard_capacity(config, n, i) / 4).unwrap_or(u32::MAX)
+        order::sizes(config.eviction, shard_capacity(config, n, i), true).2
+    }
+}
+
+/// How many entries a bounded store holds, against its capacity: a shard takes a place
+/// before it stores an entry in a new slot, and gives it back once the entry is out, so the
+/// entries of all shards together never outnumber the capacity.
+pub(super) struct Room {
+    /// `usize::MAX`: unbounded (nothing is counted).
+    limit: usize,
+    // Not part of the protocol the model checker explores: every change is one
+    // read-modify-write, under the lock of the shard whose entries change.
+    used: AtomicUsize,
+}
+
+impl Room {
+    pub(super) fn new(capacity: Option<usize>) -> Self {
+        Room {
+            limit: capacity.unwrap_or(usize::MAX),
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes a place for a new entry, if there is one left.
+    #[inline]
+    pub(super) fn take(&self) -> bool {
+        if self.limit == usize::MAX {
+            return true;
+        }
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            if used >= self.limit {
+                return false;
+            }
+            match self.used.compare_exchange_weak(
+                used,
+                used + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// Gives back the places of `n` entries that went.
+    #[inline]
+    pub(super) fn give(&self, n: usize) {
+        if self.limit != usize::MAX && n != 0 {
+            self.used.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// The places taken.
+    #[cfg(test)]
+    pub(super) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
     }
 }
 

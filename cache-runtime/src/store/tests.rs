@@ -1,3 +1,6 @@
+//! The store's behaviour: the order of a small cache, shards, removals, expiry, overtaken
+//! runs. The eviction policy's own tests are in `eviction_tests.rs`.
+
 use super::shards::MIN_PER_SHARD;
 use super::*;
 use crate::flight::Outcome;
@@ -17,25 +20,25 @@ use crate::key::Owned;
 use std::time::Duration;
 
 /// A small deterministic generator: the tests must not depend on a random crate.
-struct XorShift(u64);
+pub(super) struct XorShift(pub(super) u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
-fn store(config: &Config) -> Store<u64, u64> {
+pub(super) fn store(config: &Config) -> Store<u64, u64> {
     Store::new(config, true)
 }
 
-fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
+pub(super) fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
     let key = Owned(k);
     match s.begin(s.hash(&key), &key, false, None) {
         Found::Hit(v) | Found::Stale(v, None) => Some(v),
@@ -57,11 +60,11 @@ fn put_tagged(s: &Store<u64, u64>, k: u64, v: u64, tags: Option<Vec<String>>) {
     s.complete(hash, k, run, done(Some(v), tags));
 }
 
-fn put(s: &Store<u64, u64>, k: u64, v: u64) {
+pub(super) fn put(s: &Store<u64, u64>, k: u64, v: u64) {
     put_tagged(s, k, v, None);
 }
 
-fn check(s: &Store<u64, u64>) {
+pub(super) fn check(s: &Store<u64, u64>) {
     for shard in &s.shards {
         lock(&shard.0).check(&s.settings.hasher);
     }
@@ -69,9 +72,9 @@ fn check(s: &Store<u64, u64>) {
 
 #[test]
 fn small_capacity_is_one_shard_with_exact_lru_order() {
-    // The reference: the `lru` crate, with the same operations.
+    // The reference: the `lru` crate, with the same operations (`eviction = "lru"`).
     for capacity in 1..=8_usize {
-        let s = store(&Config::new().capacity(capacity));
+        let s = store(&Config::new().capacity(capacity).lru());
         assert_eq!(s.shards.len(), 1);
         let mut model = lru::LruCache::new(NonZeroUsize::new(capacity).unwrap());
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ capacity as u64);
@@ -275,8 +278,17 @@ fn keys_spread_over_the_shards() {
 #[test]
 fn a_sharded_cache_evicts_what_was_not_read_lately() {
     // 8 shards of 256: hits on the front quarter of a shard do not move entries, yet what is
-    // read keeps being found and what is not goes first.
-    let s = store(&Config::new().capacity(2048));
+    // read keeps being found and what is not goes first (either policy).
+    for config in [
+        Config::new().capacity(2048),
+        Config::new().capacity(2048).lru(),
+    ] {
+        sharded_eviction(&config);
+    }
+}
+
+fn sharded_eviction(config: &Config) {
+    let s = store(config);
     assert!(s.shards.len() > 1);
     for k in 0..1024 {
         put(&s, k, k);
