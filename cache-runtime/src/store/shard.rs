@@ -11,7 +11,7 @@
 use super::entry::{Graveyard, NewEntry, Node};
 use super::expiry::{Age, Expiry};
 use super::order::{Links, Order};
-use super::shards::{Room, shard_max};
+use super::shards::{Hasher, Room, shard_max};
 use crate::config::Eviction;
 use crate::copies::{Copies, CopyMarks, ShardCopies};
 use crate::flight::Flight;
@@ -21,9 +21,6 @@ use crate::tags::TagIndex;
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
-
-/// The store's hasher: seeded per process.
-pub(super) type Hasher = foldhash::fast::RandomState;
 
 /// The most entries a shard's slab can index.
 const MAX_SLOTS: usize = (u32::MAX - 1) as usize;

@@ -9,13 +9,15 @@
 //! the shards keep the sizes the keys gave them.
 
 use super::order;
-use super::shard::Hasher;
 use crate::config::Config;
 use crate::copies::{Copies, CopyMarks, EntryCopy};
 use crate::key::KeyRef;
 use std::hash::Hash;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The store's hasher: seeded per process.
+pub(super) type Hasher = foldhash::fast::RandomState;
 
 /// A bounded cache gets no more shards than keep this many entries each, so a small
 /// capacity (under `2 * MIN_PER_SHARD`) has a single shard and exact LRU order.
