@@ -7,7 +7,7 @@
 //! waiting and get its value (they were concurrent with the invalidation); callers that come
 //! after cannot find it and start a run of their own; and the cancelled run stores nothing.
 
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::{BlockingMutex as Mutex, Condvar, ThreadId, thread_id as me};
 use std::any::Any;
 use std::mem;
@@ -25,11 +25,16 @@ pub(crate) struct Flight<K, V> {
     owner: Option<ThreadId>,
     /// Set when the flight was detached (see the module's doc): its result must not be stored.
     cancelled: AtomicBool,
-    /// Set while the run's value may predate an invalidation made in another process that a
-    /// caller joining now would have to see (the leader's request to the remote tier is on its
-    /// way): a caller that joins then waits for the run, but looks again rather than take its
-    /// value.
-    sealed: AtomicBool,
+    /// The requests the leader sent to the remote tier whose answer may become the run's
+    /// value, counted: a caller that joins after request `n` was sent may not take an answer
+    /// to it (it may predate an invalidation made in another process that this caller must
+    /// see), only one to a later request (see [`Flight::joined`]).
+    sends: AtomicU64,
+    /// The highest count of sends seen by a caller that joined (the leader looks again for
+    /// them, once, when it is not below its last send).
+    late: AtomicU64,
+    /// Which send the run's value answers (0: none, the value came from no remote read).
+    answers: AtomicU64,
     /// The tags the run's entry will carry, once the run has started (a tag invalidation
     /// detaches a flight whose tags it does not know yet).
     tags: OnceLock<Vec<String>>,
@@ -64,7 +69,9 @@ impl<K, V> Flight<K, V> {
             key,
             owner: me(),
             cancelled: AtomicBool::new(false),
-            sealed: AtomicBool::new(false),
+            sends: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            answers: AtomicU64::new(0),
             tags: OnceLock::new(),
             state: Mutex::new(State::Running(Vec::new())),
             done: Condvar::new(),
@@ -78,7 +85,9 @@ impl<K, V> Flight<K, V> {
         self.key = key;
         self.owner = me();
         self.cancelled = AtomicBool::new(false);
-        self.sealed = AtomicBool::new(false);
+        self.sends = AtomicU64::new(0);
+        self.late = AtomicU64::new(0);
+        self.answers = AtomicU64::new(0);
         self.tags.take();
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         match state {
@@ -98,14 +107,33 @@ impl<K, V> Flight<K, V> {
         self.cancelled.store(true, Ordering::Release);
     }
 
-    /// Seals or unseals the run (see `sealed`).
-    pub(crate) fn seal(&self, sealed: bool) {
-        self.sealed.store(sealed, Ordering::SeqCst);
+    /// The leader is about to send a request whose answer may become the value: its number.
+    pub(crate) fn send(&self) -> u64 {
+        self.sends.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// Whether a caller that joined the run before now may not take its value.
-    pub(crate) fn is_sealed(&self) -> bool {
-        self.sealed.load(Ordering::SeqCst)
+    /// Whether a caller joined after send `n` (the leader then looks again for it).
+    pub(crate) fn joined_after(&self, n: u64) -> bool {
+        self.late.load(Ordering::SeqCst) >= n
+    }
+
+    /// The run's value answers send `n` (set before the run ends).
+    pub(crate) fn answers(&self, n: u64) {
+        self.answers.store(n, Ordering::SeqCst);
+    }
+
+    /// A caller joins: its ticket to the run's value, for [`Flight::may_take`].
+    pub(crate) fn joined(&self) -> u64 {
+        let seen = self.sends.load(Ordering::SeqCst);
+        self.late.fetch_max(seen, Ordering::SeqCst);
+        seen
+    }
+
+    /// Whether a caller that [`joined`](Flight::joined) with `seen` may take the value: it
+    /// came from no remote read, or from a request sent after the caller joined.
+    pub(crate) fn may_take(&self, seen: u64) -> bool {
+        let n = self.answers.load(Ordering::SeqCst);
+        n == 0 || seen < n
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {

@@ -196,8 +196,9 @@ where
                 // The body calls itself with the same key: waiting would never end.
                 return Lookup::Miss(Ticket::uncached());
             }
-            let late = flight.is_sealed();
-            if let Some(answer) = answer::<R, V, P>(flight.wait()).filter(|_| !late) {
+            let seen = flight.joined();
+            let outcome = flight.wait();
+            if let Some(answer) = answer::<R, V, P>(outcome).filter(|_| flight.may_take(seen)) {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }
@@ -233,9 +234,12 @@ where
             };
             // No same-thread check here: tasks share threads, and a task that waits for
             // another task's run on the same thread is not waiting for itself.
-            let late = flight.is_sealed();
-            if let Some(answer) = answer::<R, V, P>((WaitFlight { flight }).await).filter(|_| !late)
-            {
+            let seen = flight.joined();
+            let outcome = (WaitFlight {
+                flight: flight.clone(),
+            })
+            .await;
+            if let Some(answer) = answer::<R, V, P>(outcome).filter(|_| flight.may_take(seen)) {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }

@@ -40,6 +40,8 @@ struct Claim<K: 'static, V: 'static> {
     /// lease, or with no remote tier); a `refresh_*` takes the key's lease first, whatever
     /// is there, so that a later refresh or an invalidation overtakes it.
     fill: Fill,
+    /// Which of the flight's sends the value answers (see `Flight::answers`; 0: none).
+    answer: u64,
 }
 
 /// See [`Claim::fill`].
@@ -164,6 +166,7 @@ where
                     Fill::Nothing
                 },
                 run,
+                answer: 0,
             }),
             _result: PhantomData,
         }
@@ -183,11 +186,16 @@ where
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
         {
-            claim.seal(true);
-            let fetched = match &claim.key {
+            let fetch = |claim: &Claim<K, V>| match &claim.key {
                 Some(key) => remote.fetch(key, tags.as_deref().unwrap_or_default()),
                 None => Fetched::Miss { lease: None },
             };
+            claim.answer = claim.send();
+            let mut fetched = fetch(claim);
+            if claim.looks_again(&fetched) {
+                claim.answer = claim.send();
+                fetched = fetch(claim);
+            }
             if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
                 return P::restore(v);
             }
@@ -202,7 +210,7 @@ where
         let result = body();
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
-            claim.seal(claim.cache.remote().is_some());
+            claim.before_fill();
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
@@ -228,15 +236,19 @@ where
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
         {
-            claim.seal(true);
-            let fetched = match &claim.key {
-                Some(key) => {
-                    remote
-                        .fetch_async(key, tags.as_deref().unwrap_or_default())
-                        .await
-                }
+            let tag_list = tags.as_deref().unwrap_or_default();
+            claim.answer = claim.send();
+            let mut fetched = match &claim.key {
+                Some(key) => remote.fetch_async(key, tag_list).await,
                 None => Fetched::Miss { lease: None },
             };
+            if claim.looks_again(&fetched) {
+                claim.answer = claim.send();
+                fetched = match &claim.key {
+                    Some(key) => remote.fetch_async(key, tag_list).await,
+                    None => Fetched::Miss { lease: None },
+                };
+            }
             if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
                 return P::restore(v);
             }
@@ -253,7 +265,7 @@ where
         let result = body.await;
         let done = self.keep(&result, unless);
         if let Some(mut claim) = self.claim.take() {
-            claim.seal(claim.cache.remote().is_some());
+            claim.before_fill();
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
@@ -346,10 +358,31 @@ where
         }
     }
 
-    /// Seals the run's flight, or unseals it (see `Flight::sealed`).
-    fn seal(&self, sealed: bool) {
-        if let Some(flight) = self.run.run.as_ref().and_then(|r| r.flight.as_ref()) {
-            flight.seal(sealed);
+    fn flight(&self) -> Option<&crate::flight::Flight<K, V>> {
+        self.run.run.as_ref().and_then(|r| r.flight.as_deref())
+    }
+
+    /// The next request to the remote tier whose answer may become the value (see
+    /// `Flight::send`): its number.
+    fn send(&self) -> u64 {
+        self.flight().map_or(0, crate::flight::Flight::send)
+    }
+
+    /// Whether to ask the remote tier once more before taking `fetched`, a value read from
+    /// it: callers joined while the request was on its way, and may not take its answer (it
+    /// may predate an invalidation they must see). The second answer serves them all.
+    fn looks_again(&self, fetched: &Fetched<V>) -> bool {
+        matches!(
+            fetched,
+            Fetched::Hit { .. } | Fetched::Stale { lease: None, .. }
+        ) && self.flight().is_some_and(|f| f.joined_after(self.answer))
+    }
+
+    /// Before the fill under a lease: callers that joined until now may take its value (its
+    /// compare-and-set fails if an invalidation came in since the lease was taken).
+    fn before_fill(&mut self) {
+        if matches!(self.fill, Fill::Lease(_)) {
+            self.answer = self.send();
         }
     }
 
@@ -390,8 +423,8 @@ where
             // This caller refreshes it: as a miss under a lease.
             Fetched::Stale { lease, .. } | Fetched::Miss { lease } => {
                 // Under a lease, the fill's compare-and-set tells whether an invalidation came
-                // in meanwhile: callers may join the run until the fill is sent.
-                self.seal(lease.is_none());
+                // in meanwhile: callers may join the run until the fill is sent (see
+                // `before_fill`); without one, only those that joined before the fetch.
                 self.fill = lease.map_or(Fill::Nothing, Fill::Lease);
                 None
             }
@@ -421,6 +454,11 @@ where
     }
 
     fn hand_back(&mut self, done: Done<V>) {
+        if self.answer != 0
+            && let Some(flight) = self.flight()
+        {
+            flight.answers(self.answer);
+        }
         let (Some(key), Some(run)) = (self.key.take(), self.run.run.take()) else {
             return;
         };
