@@ -5,6 +5,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// `clear_all` and `invalidate_tag` reach every cache and detach the runs in progress they
+/// may cover (which then store nothing): the tests here count runs and entries, so one at a
+/// time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 static PROFILES: AtomicU32 = AtomicU32::new(0);
 
 #[cached]
@@ -15,6 +20,7 @@ fn profile(user: u32, lang: &str) -> String {
 
 #[test]
 fn invalidate_removes_the_entry_those_arguments_read() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let first = profile(1, "en");
     profile(2, "en");
     assert!(invalidate_profile(1, "en"), "an entry was there");
@@ -34,6 +40,7 @@ fn never_called(n: u32) -> u32 {
 
 #[test]
 fn helpers_work_before_the_first_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert!(!invalidate_never_called(1));
     invalidate_all_never_called();
     assert_eq!(never_called_cache().len(), 0);
@@ -50,6 +57,7 @@ fn page(n: u32) -> u32 {
 
 #[test]
 fn invalidate_all_drops_every_entry_of_the_function() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for n in 0..10 {
         page(n);
     }
@@ -67,6 +75,7 @@ fn version(doc: u32) -> u32 {
 
 #[test]
 fn refresh_runs_the_body_and_stores_the_result() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert_eq!(version(1), 1000);
     assert_eq!(refresh_version(1), 1001);
     assert_eq!(version(1), 1001, "the refreshed value is served");
@@ -91,6 +100,7 @@ thread_local! {
 
 #[test]
 fn an_invalidation_during_the_run_keeps_its_old_result_out() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -125,6 +135,7 @@ fn in_b(n: u32) -> u32 {
 
 #[test]
 fn clear_all_empties_every_cache() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     in_a(1);
     in_b(1);
     memocache::clear_all();
@@ -153,6 +164,7 @@ fn profile_name(id: u32) -> String {
 /// after it returned starts a run of its own, sees the edit, and its value is the one stored.
 #[test]
 fn a_call_after_an_invalidation_does_not_join_a_run_that_began_before_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let (open, gate) = mpsc::channel();
     *GATE_OPEN.lock().unwrap() = Some(gate);
     let early = std::thread::spawn(|| profile_name(7));

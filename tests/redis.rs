@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{LazyLock, Mutex, mpsc};
 use std::time::Duration;
 
+/// `clear_all` and `invalidate_tag` reach every cache and detach the runs in progress they
+/// may cover (which then store nothing): the tests here count runs and entries, so one at a
+/// time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The server of this binary, and the URL its children use; `None` where `redis-server` is
 /// missing (the tests then print the skip line and return).
 static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
@@ -69,6 +74,7 @@ fn in_child(role: &str) -> String {
 /// The child's side: what it does for each role (run by [`in_child`]).
 #[test]
 fn child() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
         return;
     };
@@ -103,6 +109,7 @@ fn quote(symbol: &str) -> u32 {
 
 #[test]
 fn a_second_process_is_served_what_the_first_one_computed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
     assert_eq!(quote("ACME"), 104);
     assert_eq!(QUOTE_RUNS.load(SeqCst), 1);
@@ -137,6 +144,7 @@ fn profile(id: u64) -> Profile {
 
 #[test]
 fn an_invalidation_in_one_process_reaches_the_others_even_before_its_first_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     assert_eq!(in_child("profile"), "profile=user 7 run 1 ran=1");
     assert_eq!(
@@ -164,6 +172,7 @@ fn badge(id: u64) -> String {
 
 #[test]
 fn invalidate_tag_reaches_entries_of_functions_this_process_never_called() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
     assert_eq!(in_child("badge"), "badge=badge 3 ran=1");
     assert_eq!(in_child("badge"), "badge=badge 3 ran=0");
@@ -187,6 +196,7 @@ fn slow(id: u64) -> u32 {
 
 #[test]
 fn a_run_that_began_before_an_invalidation_stores_nothing_in_redis() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     let (open, gate) = mpsc::channel();
     *SLOW_GATE.lock().unwrap() = Some(gate);
@@ -221,6 +231,7 @@ fn bytes(id: u64) -> Vec<u64> {
 
 #[test]
 fn garbage_under_a_key_is_a_miss_and_the_fresh_value_replaces_it() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     let key = "memocache:test.bytes:5";
     let set = |script: &str| {
@@ -281,6 +292,7 @@ fn shape_v3(id: u64) -> String {
 
 #[test]
 fn another_value_type_or_version_under_the_same_name_is_a_miss_never_garbage() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
     assert_eq!(shape_v1(1), (1, 1));
     assert_eq!(shape_v2(1), "shape 1", "the tuple is not read as a string");
@@ -303,6 +315,7 @@ fn listing(id: u64) -> u64 {
 
 #[test]
 fn invalidate_all_drops_every_entry_of_the_function_in_redis() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     for id in 0..500 {
         listing(id);
@@ -343,6 +356,7 @@ fn flaky(id: u64) -> Result<u64, String> {
 
 #[test]
 fn only_ok_is_stored_in_redis() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     assert_eq!(flaky(1), Err("upstream down".into()));
     // The lease goes back without the caller waiting for it (as from a destructor): soon.
@@ -370,6 +384,7 @@ async fn fetch(id: u64) -> String {
 
 #[test]
 fn async_fns_use_redis_on_any_executor() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -407,6 +422,7 @@ impl Repo {
 
 #[test]
 fn methods_use_redis_too() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
     assert_eq!(Repo.user(4), "repo user 4");
     assert_eq!(server.cli(&["EXISTS", "memocache:test.repo.user:4"]), "1");
