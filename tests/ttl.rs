@@ -130,7 +130,7 @@ fn expired_entries_are_purged_without_being_read_again() {
     assert_eq!(short_lived_cache().len(), 5_000);
     advance_clock(Duration::from_secs(2));
     // Calls on other keys purge the expired entries as they go: memory follows the live ones.
-    // Each store looks at four entries of its shard; 40 rounds store each live key 20 times.
+    // Each store looks at two entries of its shard; 40 rounds store each live key 20 times.
     for _ in 0..40 {
         for n in 10_000..10_500 {
             short_lived(n);

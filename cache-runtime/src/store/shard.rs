@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// The most entries a shard's slab can index.
 const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// Expired entries looked at per store, to purge those nobody reads again.
-const SWEEP_STEP: usize = 4;
+const SWEEP_STEP: usize = 2;
 
 /// What every shard of a store shares, and passes to its operations.
 pub(super) struct Settings {
