@@ -274,7 +274,7 @@ where
 }
 
 /// A fetch in progress: what its lookups carry from one round trip to the next.
-pub(super) struct Fetch {
+struct Fetch {
     rkey: Vec<u8>,
     tag_keys: Vec<Vec<u8>>,
     /// Past this, a run waits no longer for another process's run of the key.
@@ -299,7 +299,7 @@ impl Fetch {
 }
 
 /// What a fetch does after a lookup, the same for the sync and async forms.
-pub(super) enum Step<'f, V> {
+enum Step<'f, V> {
     Done(Fetched<V>),
     /// Look again at once.
     Look,
@@ -311,7 +311,7 @@ pub(super) enum Step<'f, V> {
 }
 
 /// A stale value found, and the right to refresh it that this caller asks for.
-pub(super) struct StaleFound<V> {
+struct StaleFound<V> {
     value: V,
     /// The entry's bytes: the refresh stores its value only over them.
     seen: Vec<u8>,
@@ -320,7 +320,7 @@ pub(super) struct StaleFound<V> {
 }
 
 /// What a fill sends, prepared the same for the sync and async forms.
-pub(super) struct Fill<'a> {
+struct Fill<'a> {
     rkey: Vec<u8>,
     bytes: Vec<u8>,
     px_ms: u64,
