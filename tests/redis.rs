@@ -6,15 +6,19 @@
 //! `MEMOCACHE_TEST_CHILD` naming what it does), pointed at the same server.
 #![cfg(feature = "redis")]
 
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
 use memocache::cached;
 use redis_server::RedisServer;
+use redis_shared::Shared;
 use serde::{Deserialize, Serialize};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::sync::{LazyLock, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 /// `clear_all` and `invalidate_tag` reach every cache and detach the runs in progress they
@@ -22,63 +26,21 @@ use std::time::Duration;
 /// time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The server of this binary, and the URL its children use; `None` where `redis-server` is
-/// missing (the tests then print the skip line and return).
-static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
-    let url = std::env::var("MEMOCACHE_TEST_REDIS").ok();
-    let server = match url {
-        // A child: the parent's server.
-        Some(_) => None,
-        None => RedisServer::start(),
-    };
-    if let Some(s) = &server {
-        s.stop_with_this_process();
-    }
-    let url = url.or_else(|| server.as_ref().map(RedisServer::url));
-    if let Some(url) = url {
-        memocache::redis::init(
-            memocache::redis::Config::from_url(&url)
-                .unwrap()
-                // Generous: the machine running the tests may be loaded; the fault tests
-                // check the timeouts.
-                .operation_timeout(std::time::Duration::from_secs(1)),
-        )
-        .unwrap();
-    }
-    server
-});
+/// The server of this binary (its children use it too).
+static REDIS: Shared<RedisServer> = Shared::new(|c| c);
 
 /// The server, or `None` after the skip line.
 fn server() -> Option<&'static RedisServer> {
-    SERVER.as_ref()
+    REDIS.get()
 }
 
-/// Runs `role` in a child process of this binary, pointed at the server; what it printed
-/// after `REPORT `.
-fn in_child(role: &str) -> String {
-    let server = server().expect("a parent with a server");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", role)
-        .env("MEMOCACHE_TEST_REDIS", server.url())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child {role}: {out:?}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no report from child {role}: {stdout}"))
-}
-
-/// The child's side: what it does for each role (run by [`in_child`]).
+/// The child's side: what it does for each role (run by `REDIS.in_child`).
 #[test]
 fn child() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = REDIS.child_role() else {
         return;
     };
-    LazyLock::force(&SERVER);
     let report = match role.as_str() {
         "quote" => {
             let before = QUOTE_RUNS.load(SeqCst);
@@ -95,7 +57,7 @@ fn child() {
         }
         other => panic!("unknown role {other}"),
     };
-    println!("REPORT {report}");
+    redis_child::tell_parent(report);
 }
 
 static QUOTE_RUNS: AtomicU32 = AtomicU32::new(0);
@@ -114,7 +76,7 @@ fn a_second_process_is_served_what_the_first_one_computed() {
     assert_eq!(quote("ACME"), 104);
     assert_eq!(QUOTE_RUNS.load(SeqCst), 1);
     // A process that never computed it is served from Redis: its body does not run.
-    assert_eq!(in_child("quote"), "price=104 ran=0");
+    assert_eq!(REDIS.in_child("quote"), "price=104 ran=0");
     let s = quote_cache().stats();
     assert_eq!((s.misses, s.errors), (1, 0));
     // Without `near`, nothing is kept in this process: the next call asks Redis again, and
@@ -146,9 +108,9 @@ fn profile(id: u64) -> Profile {
 fn an_invalidation_in_one_process_reaches_the_others_even_before_its_first_call() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
-    assert_eq!(in_child("profile"), "profile=user 7 run 1 ran=1");
+    assert_eq!(REDIS.in_child("profile"), "profile=user 7 run 1 ran=1");
     assert_eq!(
-        in_child("profile"),
+        REDIS.in_child("profile"),
         "profile=user 7 run 1 ran=0",
         "served from Redis"
     );
@@ -156,7 +118,7 @@ fn an_invalidation_in_one_process_reaches_the_others_even_before_its_first_call(
     assert!(invalidate_profile(7));
     assert_eq!(server.cli(&["EXISTS", "memocache:test.profile:7"]), "0");
     assert_eq!(
-        in_child("profile"),
+        REDIS.in_child("profile"),
         "profile=user 7 run 1 ran=1",
         "computed again"
     );
@@ -174,11 +136,11 @@ fn badge(id: u64) -> String {
 fn invalidate_tag_reaches_entries_of_functions_this_process_never_called() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
-    assert_eq!(in_child("badge"), "badge=badge 3 ran=1");
-    assert_eq!(in_child("badge"), "badge=badge 3 ran=0");
+    assert_eq!(REDIS.in_child("badge"), "badge=badge 3 ran=1");
+    assert_eq!(REDIS.in_child("badge"), "badge=badge 3 ran=0");
     // No cache of this process holds the entry: it is dropped in Redis.
     assert_eq!(memocache::invalidate_tag("user:3"), 0);
-    assert_eq!(in_child("badge"), "badge=badge 3 ran=1");
+    assert_eq!(REDIS.in_child("badge"), "badge=badge 3 ran=1");
 }
 
 static SLOW_SOURCE: AtomicU32 = AtomicU32::new(1);

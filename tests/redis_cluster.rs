@@ -5,40 +5,25 @@
 //! a cold key computed once by several processes.
 #![cfg(feature = "redis")]
 
+#[path = "support/at_once.rs"]
+mod at_once;
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
+use at_once::{spawn_at, unix_ms, wait_for_start};
 use memocache::cached;
 use redis_server::RedisCluster;
-use std::process::Command;
-use std::sync::LazyLock;
+use redis_shared::Shared;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
-static CLUSTER: LazyLock<Option<RedisCluster>> = LazyLock::new(|| {
-    let urls = std::env::var("MEMOCACHE_TEST_REDIS").ok();
-    let cluster = match urls {
-        Some(_) => None,
-        None => RedisCluster::start(),
-    };
-    if let Some(c) = &cluster {
-        for node in &c.nodes {
-            node.stop_with_this_process();
-        }
-    }
-    let urls = urls.or_else(|| cluster.as_ref().map(|c| c.urls().join(",")));
-    if let Some(urls) = urls {
-        let config = memocache::redis::Config::cluster(urls.split(','))
-            .unwrap()
-            // Generous: the machine running the tests may be loaded; the fault tests
-            // check the timeouts.
-            .operation_timeout(std::time::Duration::from_secs(1));
-        memocache::redis::init(config).unwrap();
-    }
-    cluster
-});
+static REDIS: Shared<RedisCluster> = Shared::new(|c| c);
 
 fn cluster() -> Option<&'static RedisCluster> {
-    CLUSTER.as_ref()
+    REDIS.get()
 }
 
 /// `redis-cli -c` against the first master (it follows redirections).
@@ -48,29 +33,11 @@ fn cli(args: &[&str]) -> String {
     cluster().unwrap().nodes[0].cli(&all)
 }
 
-/// Runs `role` in a child process of this binary, pointed at the cluster.
-fn in_child(role: &str) -> String {
-    let urls = cluster().expect("a parent with a cluster").urls().join(",");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", role)
-        .env("MEMOCACHE_TEST_REDIS", urls)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child {role}: {out:?}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no report from child {role}: {stdout}"))
-}
-
 #[test]
 fn child() {
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = REDIS.child_role() else {
         return;
     };
-    LazyLock::force(&CLUSTER);
     let report = match role.as_str() {
         "stock" => {
             let v = stock(9);
@@ -81,11 +48,7 @@ fn child() {
             "done".to_owned()
         }
         "burst" => {
-            let at: u64 = std::env::var("MEMOCACHE_TEST_AT").unwrap().parse().unwrap();
-            let now = unix_ms();
-            if at > now {
-                std::thread::sleep(std::time::Duration::from_millis(at - now));
-            }
+            wait_for_start();
             std::thread::scope(|s| {
                 for t in 0..8u64 {
                     s.spawn(move || assert_eq!(cold(t % 2), t % 2 + 1));
@@ -99,7 +62,7 @@ fn child() {
         }
         other => panic!("unknown role {other}"),
     };
-    println!("REPORT {report}");
+    redis_child::tell_parent(report);
 }
 
 static STOCK_RUNS: AtomicU32 = AtomicU32::new(0);
@@ -113,18 +76,18 @@ fn stock(id: u64) -> u64 {
 #[test]
 fn entries_are_shared_and_invalidations_reach_them_on_a_cluster() {
     let Some(_) = cluster() else { return };
-    assert_eq!(in_child("stock"), "stock=90 ran=1");
+    assert_eq!(REDIS.in_child("stock"), "stock=90 ran=1");
     assert_eq!(
-        in_child("stock"),
+        REDIS.in_child("stock"),
         "stock=90 ran=0",
         "served from the cluster"
     );
     assert!(invalidate_stock(9), "this process never called it");
-    assert_eq!(in_child("stock"), "stock=90 ran=1");
-    assert_eq!(in_child("stock"), "stock=90 ran=0");
+    assert_eq!(REDIS.in_child("stock"), "stock=90 ran=1");
+    assert_eq!(REDIS.in_child("stock"), "stock=90 ran=0");
     memocache::invalidate_tag("item:9");
     assert_eq!(
-        in_child("stock"),
+        REDIS.in_child("stock"),
         "stock=90 ran=1",
         "the tag reached the entry's slot"
     );
@@ -141,7 +104,7 @@ fn row(id: u64) -> u64 {
 #[test]
 fn a_functions_keys_spread_over_every_master_and_invalidate_all_reaches_them() {
     let Some(cluster) = cluster() else { return };
-    assert_eq!(in_child("rows"), "rows=44850 ran=300");
+    assert_eq!(REDIS.in_child("rows"), "rows=44850 ran=300");
     for node in &cluster.nodes {
         let keys = node.cli(&[
             "EVAL",
@@ -151,7 +114,7 @@ fn a_functions_keys_spread_over_every_master_and_invalidate_all_reaches_them() {
         let keys: u32 = keys.parse().unwrap();
         assert!(keys > 50, "a master holds only {keys} of the 300 keys");
     }
-    assert_eq!(in_child("rows"), "rows=44850 ran=0");
+    assert_eq!(REDIS.in_child("rows"), "rows=44850 ran=0");
     invalidate_all_row();
     for node in &cluster.nodes {
         let keys = node.cli(&[
@@ -161,7 +124,7 @@ fn a_functions_keys_spread_over_every_master_and_invalidate_all_reaches_them() {
         ]);
         assert_eq!(keys, "0");
     }
-    assert_eq!(in_child("rows"), "rows=44850 ran=300");
+    assert_eq!(REDIS.in_child("rows"), "rows=44850 ran=300");
     assert_eq!(cli(&["GET", "nothing"]), "");
 }
 
@@ -177,11 +140,6 @@ fn async_fns_use_the_cluster_too() {
     assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "1");
     assert!(futures::executor::block_on(invalidate_fetch(5)));
     assert_eq!(cli(&["EXISTS", "memocache:cluster.fetch:5"]), "0");
-}
-
-fn unix_ms() -> u64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    u64::try_from(now.unwrap().as_millis()).unwrap()
 }
 
 static SHELF_RUNS: AtomicU32 = AtomicU32::new(0);
@@ -204,7 +162,7 @@ fn another_processs_invalidation_drops_the_near_copy_on_a_cluster() {
         assert!(std::time::Instant::now() < until, "no near copy kept");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    assert_eq!(in_child("invalidate_shelf"), "done");
+    assert_eq!(REDIS.in_child("invalidate_shelf"), "done");
     while !shelf_cache().is_empty() {
         assert!(
             std::time::Instant::now() < until,
@@ -228,32 +186,14 @@ fn cold(id: u64) -> u64 {
 
 #[test]
 fn a_cold_key_is_computed_once_by_three_processes_on_a_cluster() {
-    let Some(cluster) = cluster() else { return };
-    let urls = cluster.urls().join(",");
+    let Some(_) = cluster() else { return };
     let at = unix_ms() + 1500;
     let children: Vec<_> = (0..3)
-        .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-                .env("MEMOCACHE_TEST_CHILD", "burst")
-                .env("MEMOCACHE_TEST_REDIS", &urls)
-                .env("MEMOCACHE_TEST_AT", at.to_string())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|_| spawn_at(REDIS.command("burst"), at))
         .collect();
     let runs: u32 = children
         .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{out:?}");
-            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-            let report = stdout
-                .lines()
-                .find_map(|l| l.split_once("REPORT ").map(|r| r.1.trim().to_owned()));
-            report.unwrap().parse::<u32>().unwrap()
-        })
+        .map(|c| redis_child::report(c, "burst").parse::<u32>().unwrap())
         .sum();
     println!("cluster: 3 processes x 8 threads, 2 cold keys: {runs} body runs");
     assert_eq!(runs, 2);

@@ -109,18 +109,6 @@ fn redis_killed_restarted_and_paused_never_costs_a_wrong_value() {
         break;
     }
     let runs = RUNS.load(SeqCst);
-    eprintln!(
-        "DBG get={:?} pttl={} stats={}",
-        server.cli(&["GET", "memocache:faults.rates:2"]),
-        server.cli(&["PTTL", "memocache:faults.rates:2"]),
-        rates_cache().stats()
-    );
     assert_eq!(timed_rates(2), 2002);
-    eprintln!(
-        "DBG get={:?} pttl={} stats={}",
-        server.cli(&["GET", "memocache:faults.rates:2"]),
-        server.cli(&["PTTL", "memocache:faults.rates:2"]),
-        rates_cache().stats()
-    );
     assert_eq!(RUNS.load(SeqCst), runs, "the new value is the one in Redis");
 }

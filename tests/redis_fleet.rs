@@ -6,98 +6,44 @@
 //! they start their calls at the same instant (`MEMOCACHE_TEST_AT`, Unix milliseconds).
 #![cfg(feature = "redis")]
 
+#[path = "support/at_once.rs"]
+mod at_once;
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
+use at_once::{sleep_until, spawn_at, unix_ms, wait_for_start};
 use memocache::cached;
+use redis_child::report;
 use redis_server::RedisServer;
-use std::process::{Child, Command, Stdio};
+use redis_shared::Shared;
+use std::process::Child;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The lease of this binary's processes: short, so that a killed holder costs little.
 const LEASE: Duration = Duration::from_millis(600);
 
-static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
-    let url = std::env::var("MEMOCACHE_TEST_REDIS").ok();
-    let server = match url {
-        Some(_) => None,
-        None => RedisServer::start(),
-    };
-    if let Some(s) = &server {
-        s.stop_with_this_process();
-    }
-    if let Some(url) = url.or_else(|| server.as_ref().map(RedisServer::url)) {
-        let config = memocache::redis::Config::from_url(&url)
-            .unwrap()
-            .lease(LEASE)
-            // Generous: the machine running the tests may be loaded; the fault tests
-            // check the timeouts.
-            .operation_timeout(Duration::from_secs(1));
-        memocache::redis::init(config).unwrap();
-    }
-    server
-});
+static REDIS: Shared<RedisServer> = Shared::new(|c| c.lease(LEASE));
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn server() -> Option<&'static RedisServer> {
-    SERVER.as_ref()
-}
-
-fn unix_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-/// Starts `role` in a child process of this binary, its calls starting at `at`.
-fn spawn_child(role: &str, at: u64) -> Child {
-    let server = server().expect("a parent with a server");
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", role)
-        .env("MEMOCACHE_TEST_REDIS", server.url())
-        .env("MEMOCACHE_TEST_AT", at.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
-}
-
-/// What a child printed after `REPORT `.
-fn report(child: Child) -> String {
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child: {out:?}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no report: {stdout}"))
-}
-
-fn sleep_until(at: u64) {
-    let now = unix_ms();
-    if at > now {
-        std::thread::sleep(Duration::from_millis(at - now));
-    }
+    REDIS.get()
 }
 
 #[test]
 fn child() {
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = REDIS.child_role() else {
         return;
     };
-    LazyLock::force(&SERVER);
-    let at: u64 = std::env::var("MEMOCACHE_TEST_AT").unwrap().parse().unwrap();
     let report = match role.as_str() {
         "burst" => {
-            sleep_until(at);
+            wait_for_start();
             burst_of_threads();
             format!("{}", SLOW_RUNS.load(SeqCst))
         }
@@ -107,12 +53,12 @@ fn child() {
                 .enable_all()
                 .build()
                 .unwrap();
-            sleep_until(at);
+            wait_for_start();
             rt.block_on(burst_of_tasks());
             format!("{}", SLOW_ASYNC_RUNS.load(SeqCst))
         }
         "long" => {
-            sleep_until(at);
+            wait_for_start();
             format!("{} {}", long(1), LONG_RUNS.load(SeqCst))
         }
         "hold_forever" => {
@@ -122,7 +68,7 @@ fn child() {
         }
         other => panic!("unknown role {other}"),
     };
-    println!("REPORT {report}");
+    redis_child::tell_parent(report);
 }
 
 static SLOW_RUNS: AtomicU32 = AtomicU32::new(0);
@@ -175,10 +121,10 @@ async fn burst_of_tasks() {
 /// bodies ran in all.
 fn fleet_runs(role: &str) -> u32 {
     let at = unix_ms() + 1500;
-    let children: Vec<Child> = (0..3).map(|_| spawn_child(role, at)).collect();
+    let children: Vec<Child> = (0..3).map(|_| spawn_at(REDIS.command(role), at)).collect();
     children
         .into_iter()
-        .map(|c| report(c).parse::<u32>().unwrap())
+        .map(|c| report(c, role).parse::<u32>().unwrap())
         .sum()
 }
 
@@ -215,13 +161,13 @@ fn a_long_body_keeps_its_lease_and_the_others_wait_for_its_value() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(_) = server() else { return };
     let at = unix_ms() + 1000;
-    let child = spawn_child("long", at);
+    let child = spawn_at(REDIS.command("long"), at);
     // Well after the child took the lease.
     sleep_until(at + 200);
     let start = Instant::now();
     assert_eq!(long(1), 1001);
     let waited = start.elapsed();
-    assert_eq!(report(child), "1001 1");
+    assert_eq!(report(child, "long"), "1001 1");
     println!(
         "waited {waited:?} for the other process's {:?} body",
         LEASE * 4
@@ -248,7 +194,7 @@ fn held(id: u32) -> u32 {
 fn a_lease_holder_killed_mid_run_costs_the_others_at_most_the_lease() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let Some(server) = server() else { return };
-    let mut child = spawn_child("hold_forever", unix_ms());
+    let mut child = spawn_at(REDIS.command("hold_forever"), unix_ms());
     // The child holds the lease once the key exists.
     let until = Instant::now() + Duration::from_secs(10);
     while server.cli(&["EXISTS", "memocache:fleet.held:1"]).trim() != "1" {

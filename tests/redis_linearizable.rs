@@ -18,6 +18,8 @@
 //! runs are bounded by time (a few seconds) and check behaviour, never time.
 #![cfg(feature = "redis")]
 
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
@@ -26,7 +28,7 @@ use redis_server::{RedisCluster, RedisServer};
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
@@ -293,7 +295,7 @@ fn async_read_loop(seed: u64, tasks: usize, tally: &'static Tally) {
 /// The child's side: its role's loop, then one `REPORT` line.
 #[test]
 fn child() {
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = redis_child::role() else {
         return;
     };
     let urls = env("MEMOCACHE_TEST_REDIS");
@@ -318,11 +320,11 @@ fn child() {
     }
     let errors = value_cache().stats().errors + value_async_cache().stats().errors;
     let first = tally.first.lock().unwrap().take().unwrap_or_default();
-    println!(
-        "REPORT {} {} {errors}|{first}",
+    redis_child::tell_parent(format!(
+        "{} {} {errors}|{first}",
         tally.ops.load(SeqCst),
         tally.violations.load(SeqCst)
-    );
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,17 +347,12 @@ impl Spawned {
     /// Waits for the child: its ops, violations, Redis errors and first violation.
     fn report(mut self) -> (u64, u64, u64, String) {
         let out = self.0.take().unwrap().wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "child {}: {out:?}", self.1);
         for l in String::from_utf8_lossy(&out.stderr).lines() {
             if l.starts_with("VIOLATION") {
                 eprintln!("{l}, read by {}", self.1);
             }
         }
-        let line = stdout
-            .lines()
-            .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.to_owned()))
-            .unwrap_or_else(|| panic!("no report from child {}: {stdout}", self.1));
+        let line = redis_child::report_in(&out, &self.1);
         let (nums, first) = line.split_once('|').unwrap();
         let n: Vec<u64> = nums.split(' ').map(|n| n.parse().unwrap()).collect();
         (n[0], n[1], n[2], first.to_owned())
@@ -373,14 +370,10 @@ const MANY: (usize, usize) = (2, 8);
 fn stress(what: &str, urls: &str, cluster: bool, mode: &str, (threads, tasks): (usize, usize)) {
     let prefix = format!("lin-{what}-{}", std::process::id());
     let spawn = |role: &str, seed: usize| {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["--exact", "child", "--nocapture", "--test-threads=1"])
-            .env("MEMOCACHE_TEST_CHILD", role)
-            .env("MEMOCACHE_TEST_REDIS", urls)
-            .env("MEMOCACHE_TEST_PREFIX", &prefix)
+        let mut cmd = redis_child::command(role, urls);
+        cmd.env("MEMOCACHE_TEST_PREFIX", &prefix)
             .env("MEMOCACHE_TEST_SEED", seed.to_string())
             .env_remove("MEMOCACHE_REDIS_URL")
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if cluster {
             cmd.env("MEMOCACHE_TEST_CLUSTER", "1");

@@ -6,68 +6,35 @@
 //! A second process is this binary again (`MEMOCACHE_TEST_CHILD` names what it does).
 #![cfg(feature = "redis")]
 
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
 use memocache::cached;
 use redis_server::RedisServer;
+use redis_shared::Shared;
 use std::process::Command;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
-    let url = std::env::var("MEMOCACHE_TEST_REDIS").ok();
-    let server = match url {
-        Some(_) => None,
-        None => RedisServer::start(),
-    };
-    if let Some(s) = &server {
-        s.stop_with_this_process();
-    }
-    if let Some(url) = url.or_else(|| server.as_ref().map(RedisServer::url)) {
-        memocache::redis::init(
-            memocache::redis::Config::from_url(&url)
-                .unwrap()
-                // Generous: the machine running the tests may be loaded; the fault tests
-                // check the timeouts.
-                .operation_timeout(std::time::Duration::from_secs(1)),
-        )
-        .unwrap();
-    }
-    server
-});
+static REDIS: Shared<RedisServer> = Shared::new(|c| c);
 
 /// The tests of this binary share one server and one bus: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn server() -> Option<&'static RedisServer> {
-    SERVER.as_ref()
-}
-
-/// Runs `role` in a child process of this binary; what it printed after `REPORT `.
-fn in_child(role: &str) -> String {
-    let server = server().expect("a parent with a server");
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", role)
-        .env("MEMOCACHE_TEST_REDIS", server.url())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child {role}: {out:?}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no report from child {role}: {stdout}"))
+    REDIS.get()
 }
 
 #[test]
 fn child() {
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = REDIS.child_role() else {
         return;
     };
-    LazyLock::force(&SERVER);
     SOURCE.store(500, SeqCst);
     match role.as_str() {
         "invalidate" => {
@@ -85,7 +52,7 @@ fn child() {
         other => panic!("unknown role {other}"),
     }
     // When the change returned, for the parent's measure of how long its copy outlived it.
-    println!("REPORT {}", unix_micros());
+    redis_child::tell_parent(unix_micros());
 }
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
@@ -164,7 +131,7 @@ fn another_processs_invalidations_of_every_kind_drop_the_near_copy() {
         warm();
 
         // The other process's change, after it has returned:
-        let returned: u128 = in_child(role).parse().unwrap();
+        let returned: u128 = REDIS.in_child(role).parse().unwrap();
         dropped_within(Duration::from_secs(5));
         let bound = Duration::from_micros(u64::try_from(unix_micros() - returned).unwrap());
         println!("near copy dropped at most {bound:?} after the other process's `{role}` returned");

@@ -8,16 +8,20 @@
 //! process is this binary again (`MEMOCACHE_TEST_CHILD`).
 #![cfg(feature = "redis")]
 
+#[path = "support/at_once.rs"]
+mod at_once;
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
+use at_once::{sleep_until, unix_ms};
 use memocache::cached;
 use redis_server::RedisServer;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The directory of the files: the parent's choice, handed to the child in
 /// `MEMOCACHE_TEST_DIR`.
@@ -44,16 +48,6 @@ fn read(path: &PathBuf) -> u64 {
         .unwrap_or(0)
 }
 
-fn unix_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
 /// The value for `key` at the source's version: the key is in it, so a value of another key
 /// (or garbage) is told apart.
 #[cached(ttl = "10m", redis, near = "1m", name = "nearfaults.item")]
@@ -70,7 +64,7 @@ fn init(url: &str) {
 
 #[test]
 fn child() {
-    if std::env::var("MEMOCACHE_TEST_CHILD").as_deref() != Ok("writer") {
+    if redis_child::role().as_deref() != Some("writer") {
         return;
     }
     init(&std::env::var("MEMOCACHE_TEST_REDIS").unwrap());
@@ -93,7 +87,7 @@ fn child() {
         .unwrap();
         std::thread::sleep(Duration::from_millis(2));
     }
-    println!("REPORT {version}");
+    redis_child::tell_parent(version);
 }
 
 #[test]
@@ -110,13 +104,9 @@ fn near_copies_through_kill_restart_and_pause_serve_right_values_and_stay_fresh(
     put(&published, "1");
 
     let until = unix_ms() + 6_000;
-    let writer = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", "writer")
-        .env("MEMOCACHE_TEST_REDIS", server.url())
+    let writer = redis_child::command("writer", &server.url())
         .env("MEMOCACHE_TEST_DIR", &dir)
         .env("MEMOCACHE_TEST_UNTIL", until.to_string())
-        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
 
@@ -166,13 +156,10 @@ fn near_copies_through_kill_restart_and_pause_serve_right_values_and_stay_fresh(
         server.pause();
         std::thread::sleep(Duration::from_millis(500));
         server.resume();
-        while unix_ms() < until + 200 {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        sleep_until(until + 200);
         stop.store(true, SeqCst);
     });
-    let out = writer.wait_with_output().unwrap();
-    assert!(out.status.success(), "writer: {out:?}");
+    let written = redis_child::report(writer, "writer");
     let (reads, stale, worst, wrong) = (
         reads.load(SeqCst),
         stale.load(SeqCst),
@@ -181,8 +168,7 @@ fn near_copies_through_kill_restart_and_pause_serve_right_values_and_stay_fresh(
     );
     println!(
         "{reads} reads through a kill, a restart and a pause: {wrong} wrong, {stale} older than \
-         a returned invalidation, the oldest by {worst} ms; {} versions written",
-        read(&source)
+         a returned invalidation, the oldest by {worst} ms; {written} versions written"
     );
     let _ = std::fs::remove_dir_all(&dir);
     assert!(reads > 1000, "too few reads to tell: {reads}");

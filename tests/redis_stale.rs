@@ -6,92 +6,45 @@
 //! The other processes are this binary again (`MEMOCACHE_TEST_CHILD` names what they do).
 #![cfg(feature = "redis")]
 
+#[path = "support/at_once.rs"]
+mod at_once;
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
+use at_once::{spawn_at, unix_ms, wait_for_start};
 use memocache::cached;
+use redis_child::report;
 use redis_server::RedisServer;
-use std::process::{Child, Command, Stdio};
+use redis_shared::Shared;
+use std::process::Child;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
-    let url = std::env::var("MEMOCACHE_TEST_REDIS").ok();
-    let server = match url {
-        Some(_) => None,
-        None => RedisServer::start(),
-    };
-    if let Some(s) = &server {
-        s.stop_with_this_process();
-    }
-    if let Some(url) = url.or_else(|| server.as_ref().map(RedisServer::url)) {
-        memocache::redis::init(
-            memocache::redis::Config::from_url(&url)
-                .unwrap()
-                // Generous: the machine running the tests may be loaded; the fault tests
-                // check the timeouts.
-                .operation_timeout(std::time::Duration::from_secs(1)),
-        )
-        .unwrap();
-    }
-    server
-});
+static REDIS: Shared<RedisServer> = Shared::new(|c| c);
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn server() -> Option<&'static RedisServer> {
-    SERVER.as_ref()
-}
-
-fn unix_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-fn spawn_child(role: &str, at: u64) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("MEMOCACHE_TEST_CHILD", role)
-        .env("MEMOCACHE_TEST_REDIS", server().unwrap().url())
-        .env("MEMOCACHE_TEST_AT", at.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn report(child: Child) -> String {
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "child: {out:?}");
-    stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, r)| r.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no report: {stdout}"))
+    REDIS.get()
 }
 
 #[test]
 fn child() {
-    let Ok(role) = std::env::var("MEMOCACHE_TEST_CHILD") else {
+    let Some(role) = REDIS.child_role() else {
         return;
     };
-    LazyLock::force(&SERVER);
-    let at: u64 = std::env::var("MEMOCACHE_TEST_AT").unwrap().parse().unwrap();
     SOURCE.store(200, SeqCst);
-    let now = unix_ms();
-    if at > now {
-        std::thread::sleep(Duration::from_millis(at - now));
-    }
+    wait_for_start();
     let report = match role.as_str() {
         "read" => format!("{} {}", quote(1), RUNS.load(SeqCst)),
         other => panic!("unknown role {other}"),
     };
-    println!("REPORT {report}");
+    redis_child::tell_parent(report);
 }
 
 static RUNS: AtomicU32 = AtomicU32::new(0);
@@ -128,8 +81,10 @@ fn a_stale_entry_is_served_by_every_process_while_one_refreshes_it() {
 
     // Three processes whose source now says 200, at the same instant.
     let at = unix_ms() + 1000;
-    let children: Vec<Child> = (0..3).map(|_| spawn_child("read", at)).collect();
-    let mut reports: Vec<String> = children.into_iter().map(report).collect();
+    let children: Vec<Child> = (0..3)
+        .map(|_| spawn_at(REDIS.command("read"), at))
+        .collect();
+    let mut reports: Vec<String> = children.into_iter().map(|c| report(c, "read")).collect();
     reports.sort();
     println!("stale window, 3 processes: {reports:?}");
     // One refreshed (its caller answered with the fresh value), two were served the stale one.
@@ -156,14 +111,14 @@ fn an_invalidation_during_a_stale_refresh_wins() {
     assert_eq!(quote(1), 101);
     make_stale(server);
     // A child refreshes (a 400 ms body); this process invalidates meanwhile.
-    let child = spawn_child("read", unix_ms());
+    let child = spawn_at(REDIS.command("read"), unix_ms());
     let until = std::time::Instant::now() + Duration::from_secs(10);
     while server.cli(&["EXISTS", REFRESH]).trim() != "1" {
         assert!(std::time::Instant::now() < until, "no refresh started");
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(invalidate_quote(1));
-    assert_eq!(report(child), "201 1");
+    assert_eq!(report(child, "read"), "201 1");
     // The refresh began before the invalidation: it stored nothing.
     assert_eq!(server.cli(&["EXISTS", KEY]).trim(), "0");
 }

@@ -343,45 +343,6 @@ impl Client {
         ))
     }
 
-    /// Stores `value` unconditionally (a refresh), replacing a value or a lease (whose run then
-    /// stores nothing).
-    #[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
-    pub(crate) fn put_blocking(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        px_ms: u64,
-        tag_keys: &[Vec<u8>],
-    ) -> Result<(), Error> {
-        blocking!(self, |ex, dl| ops::put(
-            ex,
-            key,
-            value,
-            px_ms.max(1),
-            tag_keys,
-            dl
-        ))
-    }
-
-    /// [`put_blocking`](Self::put_blocking) for async callers.
-    #[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
-    pub(crate) async fn put(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        px_ms: u64,
-        tag_keys: &[Vec<u8>],
-    ) -> Result<(), Error> {
-        awaiting!(self, |ex, dl| ops::put(
-            ex,
-            key,
-            value,
-            px_ms.max(1),
-            tag_keys,
-            dl
-        ))
-    }
-
     /// Deletes `key`, value or lease (a run in progress then stores nothing): true if a value
     /// was removed.
     pub(crate) fn delete_blocking(&self, key: &[u8]) -> Result<bool, Error> {

@@ -4,7 +4,7 @@
 //! UTF-8 nor MessagePack, so no text or msgpack written by something else matches), then a
 //! kind byte and the format version:
 //!
-//! - a placeholder (`'L'`): the 16 random bytes of the lease's owner token. 21 bytes.
+//! - a placeholder (`'L'`): the 16 bytes of the lease's owner token. 21 bytes.
 //! - a value (`'V'`), all integers little-endian:
 //!
 //! | bytes | field |
@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Cursor;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -75,28 +76,45 @@ fn checksum(bytes: &[u8]) -> u64 {
     mix(h, 0x1357_9BDF_0246_8ACE)
 }
 
-/// The owner of a lease: 16 random bytes, and the placeholder that carries them.
+/// The owner of a lease: 16 bytes unique to it, and the placeholder that carries them.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct Token {
     placeholder: [u8; 21],
 }
 
-impl Token {
-    /// A new token, unique across processes with overwhelming probability.
-    pub(crate) fn new() -> Token {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+/// What every token of this process is made from: 128 bits from the OS's randomness (std's
+/// `RandomState` keys), mixed with the process id and the clock, read once.
+fn process_seed() -> &'static [u64; 2] {
+    static SEED: OnceLock<[u64; 2]> = OnceLock::new();
+    SEED.get_or_init(|| {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        // std's RandomState is keyed from the OS's randomness, and differs at each `new`.
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(n);
         h.write_u32(std::process::id());
         h.write_u128(nanos);
         let a = h.finish();
         h.write_u8(0xA5);
-        let b = h.finish();
+        [a, h.finish()]
+    })
+}
+
+/// SplitMix64's finalizer: a bijection of `u64`, so distinct inputs give distinct outputs.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Token {
+    /// A new token: never one this process made before (its second half is a bijection of a
+    /// counter), and unlike another process's with overwhelming probability (its first half is
+    /// random per process). No system call: the randomness and the process id are read once.
+    pub(crate) fn new() -> Token {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let [a, start] = *process_seed();
+        let b = mix(start.wrapping_add(n));
         let mut placeholder = [0u8; 21];
         placeholder[..5].copy_from_slice(&LEASE_PREFIX);
         placeholder[5..13].copy_from_slice(&a.to_le_bytes());
@@ -109,7 +127,7 @@ impl Token {
         &self.placeholder
     }
 
-    /// The token's 16 random bytes, which the runtime carries as a lease.
+    /// The token's 16 bytes, which the runtime carries as a lease.
     pub(crate) fn bytes(&self) -> [u8; 16] {
         let mut out = [0u8; 16];
         out.copy_from_slice(&self.placeholder[5..]);

@@ -230,3 +230,63 @@ mod serde_json_like {
         Map(BTreeMap<String, Value>),
     }
 }
+
+#[test]
+fn tokens_are_never_alike_and_share_this_processs_half() {
+    let tokens: Vec<Token> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| (0..20_000).map(|_| Token::new()).collect::<Vec<_>>()))
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    let distinct: std::collections::HashSet<[u8; 16]> = tokens.iter().map(Token::bytes).collect();
+    assert_eq!(distinct.len(), tokens.len(), "a token made twice");
+    // The process's half is the same in each (what tells processes apart); the rest differs.
+    let half = tokens[0].bytes()[..8].to_vec();
+    assert!(tokens.iter().all(|t| t.bytes()[..8] == half[..]));
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.placeholder().starts_with(&LEASE_PREFIX))
+    );
+    let t = &tokens[17];
+    assert_eq!(&Token::from_bytes(t.bytes()), t);
+}
+
+/// The child's side of the next test: prints its process's half.
+#[test]
+fn token_child() {
+    if std::env::var_os("MEMOCACHE_TEST_TOKEN_CHILD").is_some() {
+        println!("HALF {:?}", &Token::new().bytes()[..8]);
+    }
+}
+
+#[test]
+fn tokens_of_other_processes_differ() {
+    let half = |out: std::process::Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{stdout}");
+        let line = stdout.lines().find(|l| l.starts_with("HALF "));
+        line.unwrap_or_else(|| panic!("no half: {stdout}"))
+            .to_owned()
+    };
+    let halves: std::collections::HashSet<String> = (0..3)
+        .map(|_| {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "redis::codec::tests::token_child", "--nocapture"])
+                .env("MEMOCACHE_TEST_TOKEN_CHILD", "1")
+                .output()
+                .unwrap();
+            half(out)
+        })
+        .chain([format!("HALF {:?}", &Token::new().bytes()[..8])])
+        .collect();
+    assert_eq!(
+        halves.len(),
+        4,
+        "two processes with the same half: {halves:?}"
+    );
+}

@@ -255,34 +255,6 @@ pub(super) async fn extend<E: Exec>(
     Ok(ours)
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
-pub(super) async fn put<E: Exec>(
-    ex: &E,
-    key: &[u8],
-    value: &[u8],
-    px_ms: u64,
-    tags: &[Vec<u8>],
-    dl: Instant,
-) -> Result<(), Error> {
-    let px = px_ms.to_string();
-    script(
-        ex,
-        &scripts::PUT,
-        &keys_of(ex, key, tags),
-        &[value, px.as_bytes()],
-        dl,
-    )
-    .await?;
-    if let Err(e) = list(ex, key, tags, &px, dl).await {
-        // Unlisted, the value would escape `delete_tag`: remove it.
-        let _ = ex
-            .exec(Req::Cmd(redis::cmd("UNLINK").arg(key).clone()), dl)
-            .await;
-        return Err(e);
-    }
-    Ok(())
-}
-
 /// `PUBLISH`: an event of the invalidation bus (see `bus.rs`).
 pub(super) async fn publish<E: Exec>(
     ex: &E,

@@ -4,6 +4,7 @@
 
 use super::Error;
 use super::bus::Waiter;
+use super::client::Lookup;
 use super::codec::Token;
 use super::stale::Refresh;
 use super::tier::{Next, Tier, filled};
@@ -11,7 +12,7 @@ use crate::remote::{BoxFuture, Fetched, Filled, Lease, Local, Remote};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl<K, V> Remote<K, V> for Tier<K, V>
 where
@@ -19,126 +20,106 @@ where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     fn fetch(&self, key: &K, tags: &[String]) -> Fetched<V> {
-        let nothing = Fetched::Miss { lease: None };
         if !self.replayed_blocking() {
-            return nothing;
+            return Fetched::Miss { lease: None };
         }
-        let Some(rkey) = self.begin(key) else {
-            return nothing;
+        let Some(mut f) = self.fetching(key, tags) else {
+            return Fetched::Miss { lease: None };
         };
-        let tag_keys = self.tag_keys(tags);
-        let deadline = self.wait_deadline();
-        let (mut waiter, mut bad): (Option<Waiter>, Option<Vec<u8>>) = (None, None);
         loop {
-            let seen = waiter.as_ref().map(Waiter::seen);
-            let token = Token::new();
-            let (lease, codec) = (self.lease_ms(), &self.codec);
-            let looked = match &bad {
+            let (lease, codec, l) = (self.lease_ms(), &self.codec, f.look());
+            let looked = match &l.bad {
                 None => self
                     .client
-                    .lookup_blocking(&rkey, &token, lease, &tag_keys, codec),
-                Some(b) => self
-                    .client
-                    .lookup_replacing_blocking(&rkey, &token, lease, &tag_keys, codec, b),
+                    .lookup_blocking(&l.rkey, &l.token, lease, &l.tag_keys, codec),
+                Some(b) => self.client.lookup_replacing_blocking(
+                    &l.rkey,
+                    &l.token,
+                    lease,
+                    &l.tag_keys,
+                    codec,
+                    b,
+                ),
             };
-            match self.next(looked, &token, &rkey, &tag_keys, bad.is_some(), deadline) {
-                Next::Done(fetched) => return fetched,
-                Next::Replace(b) => bad = Some(b),
-                Next::Stale(value, seen) => {
-                    let token = Token::new();
+            match self.step(&mut f, looked) {
+                Step::Done(fetched) => return fetched,
+                Step::Look => {}
+                Step::Wait(w, seen, left) => w.wait_blocking(seen, left),
+                Step::Refresh(stale) => {
                     let got = self.client.refresh_lease_blocking(
-                        &self.client.keys().refresh_key(&rkey),
-                        &token,
+                        &stale.refresh_key,
+                        &stale.token,
                         self.lease_ms(),
                     );
-                    return self.stale_found(&rkey, value, seen, &token, got);
+                    return self.stale_found(stale, got);
                 }
-                Next::Wait => match (&waiter, seen) {
-                    (Some(w), Some(seen)) => {
-                        w.wait_blocking(seen, deadline.saturating_duration_since(Instant::now()));
-                    }
-                    // Listening first, then looking again: a "filled" is not missed.
-                    _ => waiter = Some(self.bus.waiter(&rkey)),
-                },
             }
         }
     }
 
     fn fetch_async<'a>(&'a self, key: &'a K, tags: &'a [String]) -> BoxFuture<'a, Fetched<V>> {
         Box::pin(async move {
-            let nothing = Fetched::Miss { lease: None };
             if !self.replayed().await {
-                return nothing;
+                return Fetched::Miss { lease: None };
             }
-            let Some(rkey) = self.begin(key) else {
-                return nothing;
+            let Some(mut f) = self.fetching(key, tags) else {
+                return Fetched::Miss { lease: None };
             };
-            let tag_keys = self.tag_keys(tags);
-            let deadline = self.wait_deadline();
-            let (mut waiter, mut bad): (Option<Waiter>, Option<Vec<u8>>) = (None, None);
             loop {
-                let seen = waiter.as_ref().map(Waiter::seen);
-                let token = Token::new();
-                let (lease, codec) = (self.lease_ms(), &self.codec);
-                let looked = match &bad {
+                let (lease, codec, l) = (self.lease_ms(), &self.codec, f.look());
+                let looked = match &l.bad {
                     None => {
                         self.client
-                            .lookup(&rkey, &token, lease, &tag_keys, codec)
+                            .lookup(&l.rkey, &l.token, lease, &l.tag_keys, codec)
                             .await
                     }
                     Some(b) => {
                         self.client
-                            .lookup_replacing(&rkey, &token, lease, &tag_keys, codec, b)
+                            .lookup_replacing(&l.rkey, &l.token, lease, &l.tag_keys, codec, b)
                             .await
                     }
                 };
-                match self.next(looked, &token, &rkey, &tag_keys, bad.is_some(), deadline) {
-                    Next::Done(fetched) => return fetched,
-                    Next::Replace(b) => bad = Some(b),
-                    Next::Stale(value, seen) => {
-                        let token = Token::new();
-                        let rk = self.client.keys().refresh_key(&rkey);
+                match self.step(&mut f, looked) {
+                    Step::Done(fetched) => return fetched,
+                    Step::Look => {}
+                    Step::Wait(w, seen, _) => w.wait(seen).await,
+                    Step::Refresh(stale) => {
                         let got = self
                             .client
-                            .refresh_lease(&rk, &token, self.lease_ms())
+                            .refresh_lease(&stale.refresh_key, &stale.token, self.lease_ms())
                             .await;
-                        return self.stale_found(&rkey, value, seen, &token, got);
+                        return self.stale_found(stale, got);
                     }
-                    Next::Wait => match (&waiter, seen) {
-                        (Some(w), Some(seen)) => w.wait(seen).await,
-                        _ => waiter = Some(self.bus.waiter(&rkey)),
-                    },
                 }
             }
         })
     }
 
     fn fill(&self, key: &K, value: &V, tags: &[String], lease: Lease) -> Filled {
-        let (Some(rkey), Ok(bytes)) = (
-            self.redis_key(key),
-            self.codec.encode(value, &self.meta(tags)),
-        ) else {
-            self.failed();
+        let Some(f) = self.filling(key, value, tags, lease) else {
             return Filled::Failed;
         };
-        let tag_keys = self.tag_keys(tags);
-        self.bus.unhold(&rkey, lease.0);
-        let filled_ev = self.filled(&rkey);
-        let notify = (self.bus.channel(), &filled_ev[..]);
-        let value = (&bytes[..], self.px_ms());
-        let token = Token::from_bytes(lease.0);
-        let stored = match self.refreshing.take(&lease) {
+        let stored = match &f.stale {
             Some(stale) => {
-                let stored =
-                    self.client
-                        .stale_fill_blocking(&rkey, &stale.seen, value, &tag_keys, notify);
+                let stored = self.client.stale_fill_blocking(
+                    &f.rkey,
+                    &stale.seen,
+                    f.value(),
+                    &f.tag_keys,
+                    f.notify(),
+                );
                 // Given back now, not left to expire: the next stale window may come sooner.
-                let _ = self.client.release_blocking(&stale.refresh_key, &token);
+                let _ = self.client.release_blocking(&stale.refresh_key, &f.token);
                 stored
             }
-            None => self
-                .client
-                .fill_blocking(&rkey, &token, value.0, value.1, &tag_keys, notify),
+            None => self.client.fill_blocking(
+                &f.rkey,
+                &f.token,
+                &f.bytes,
+                f.px_ms,
+                &f.tag_keys,
+                f.notify(),
+            ),
         };
         filled(stored, || self.failed())
     }
@@ -151,31 +132,22 @@ where
         lease: Lease,
     ) -> BoxFuture<'a, Filled> {
         Box::pin(async move {
-            let (Some(rkey), Ok(bytes)) = (
-                self.redis_key(key),
-                self.codec.encode(value, &self.meta(tags)),
-            ) else {
-                self.failed();
+            let Some(f) = self.filling(key, value, tags, lease) else {
                 return Filled::Failed;
             };
-            let tag_keys = self.tag_keys(tags);
-            self.bus.unhold(&rkey, lease.0);
-            let filled_ev = self.filled(&rkey);
-            let notify = (self.bus.channel(), &filled_ev[..]);
-            let value = (&bytes[..], self.px_ms());
-            let token = Token::from_bytes(lease.0);
-            let stored = match self.refreshing.take(&lease) {
+            let stored = match &f.stale {
                 Some(stale) => {
                     let stored = self
                         .client
-                        .stale_fill(&rkey, &stale.seen, value, &tag_keys, notify)
+                        .stale_fill(&f.rkey, &stale.seen, f.value(), &f.tag_keys, f.notify())
                         .await;
-                    let _ = self.client.release(&stale.refresh_key, &token).await;
+                    let _ = self.client.release(&stale.refresh_key, &f.token).await;
                     stored
                 }
                 None => {
+                    let (bytes, px) = f.value();
                     self.client
-                        .fill(&rkey, &token, value.0, value.1, &tag_keys, notify)
+                        .fill(&f.rkey, &f.token, bytes, px, &f.tag_keys, f.notify())
                         .await
                 }
             };
@@ -301,29 +273,170 @@ where
     }
 }
 
+/// A fetch in progress: what its lookups carry from one round trip to the next.
+struct Fetch {
+    rkey: Vec<u8>,
+    tag_keys: Vec<Vec<u8>>,
+    /// Past this, a run waits no longer for another process's run of the key.
+    deadline: Instant,
+    /// Listening for the key's "filled" event, once another process was found running it.
+    waiter: Option<Waiter>,
+    /// What the waiter had seen when the lookup in flight was sent.
+    seen: Option<u64>,
+    /// The bytes there that did not decode: the next lookup takes the key over from them.
+    bad: Option<Vec<u8>>,
+    /// The lease a lookup takes if the key is free. One for all the fetch's lookups: the
+    /// lookup that takes it (or fails, and may have taken it) is the fetch's last.
+    token: Token,
+}
+
+impl Fetch {
+    /// Notes what the waiter has seen before the next lookup is sent; that lookup's parts.
+    fn look(&mut self) -> &Fetch {
+        self.seen = self.waiter.as_ref().map(Waiter::seen);
+        self
+    }
+}
+
+/// What a fetch does after a lookup, the same for the sync and async forms.
+enum Step<'f, V> {
+    Done(Fetched<V>),
+    /// Look again at once.
+    Look,
+    /// Wait for the key's "filled" event after `seen` (or a tick; a sync wait at most the
+    /// time left before the deadline), then look again.
+    Wait(&'f Waiter, u64, Duration),
+    /// A stale value: take the right to refresh it, then serve it (see `stale_found`).
+    Refresh(StaleFound<V>),
+}
+
+/// A stale value found, and the right to refresh it that this caller asks for.
+struct StaleFound<V> {
+    value: V,
+    /// The entry's bytes: the refresh stores its value only over them.
+    seen: Vec<u8>,
+    refresh_key: Vec<u8>,
+    token: Token,
+}
+
+/// What a fill sends, prepared the same for the sync and async forms.
+struct Fill<'a> {
+    rkey: Vec<u8>,
+    bytes: Vec<u8>,
+    px_ms: u64,
+    tag_keys: Vec<Vec<u8>>,
+    /// The bus's channel, and the "filled" event the fill publishes there.
+    channel: &'a [u8],
+    event: Vec<u8>,
+    /// The run's lease.
+    token: Token,
+    /// A stale entry's refresh: stored only over the bytes it saw, then its right given back.
+    stale: Option<Refresh>,
+}
+
+impl Fill<'_> {
+    fn value(&self) -> (&[u8], u64) {
+        (&self.bytes, self.px_ms)
+    }
+
+    fn notify(&self) -> (&[u8], &[u8]) {
+        (self.channel, &self.event)
+    }
+}
+
 impl<K, V> Tier<K, V>
 where
     K: Serialize + Clone + Send + Sync + 'static,
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    /// What a stale entry `rkey` (its `value` and `seen` bytes) is for this caller: its
-    /// refresh, if `got` says it took the right (`token`), else the stale value to serve.
-    pub(super) fn stale_found(
-        &self,
-        rkey: &[u8],
-        value: V,
-        seen: Vec<u8>,
-        token: &Token,
-        got: Result<bool, Error>,
-    ) -> Fetched<V> {
+    /// Where a fetch of `key` starts (see `begin`), or `None`: a miss.
+    fn fetching(&self, key: &K, tags: &[String]) -> Option<Fetch> {
+        Some(Fetch {
+            rkey: self.begin(key)?,
+            tag_keys: self.tag_keys(tags),
+            deadline: self.wait_deadline(),
+            waiter: None,
+            seen: None,
+            bad: None,
+            token: Token::new(),
+        })
+    }
+
+    /// What `f` does after its lookup answered `looked`.
+    fn step<'f>(&self, f: &'f mut Fetch, looked: Result<Lookup, Error>) -> Step<'f, V> {
+        let next = self.next(
+            looked,
+            &f.token,
+            &f.rkey,
+            &f.tag_keys,
+            f.bad.is_some(),
+            f.deadline,
+        );
+        match next {
+            Next::Done(fetched) => Step::Done(fetched),
+            Next::Replace(bytes) => {
+                f.bad = Some(bytes);
+                Step::Look
+            }
+            Next::Stale(value, seen) => Step::Refresh(StaleFound {
+                refresh_key: self.client.keys().refresh_key(&f.rkey),
+                value,
+                seen,
+                token: Token::new(),
+            }),
+            // Listening first, then looking again: a "filled" is not missed.
+            Next::Wait if f.waiter.is_none() || f.seen.is_none() => {
+                f.waiter = Some(self.bus.waiter(&f.rkey));
+                Step::Look
+            }
+            Next::Wait => match (&f.waiter, f.seen) {
+                (Some(w), Some(seen)) => {
+                    let left = f.deadline.saturating_duration_since(Instant::now());
+                    Step::Wait(w, seen, left)
+                }
+                _ => Step::Look,
+            },
+        }
+    }
+
+    /// What a fill of `key` with `value` under `lease` sends, or `None` (counted) when the key
+    /// or the value cannot be encoded. The lease is no longer extended from here on.
+    fn filling(&self, key: &K, value: &V, tags: &[String], lease: Lease) -> Option<Fill<'_>> {
+        let (Some(rkey), Ok(bytes)) = (
+            self.redis_key(key),
+            self.codec.encode(value, &self.meta(tags)),
+        ) else {
+            self.failed();
+            return None;
+        };
+        let tag_keys = self.tag_keys(tags);
+        self.bus.unhold(&rkey, lease.0);
+        Some(Fill {
+            event: self.filled(&rkey),
+            channel: self.bus.channel(),
+            px_ms: self.px_ms(),
+            token: Token::from_bytes(lease.0),
+            stale: self.refreshing.take(&lease),
+            rkey,
+            bytes,
+            tag_keys,
+        })
+    }
+
+    /// What the stale value `found` is for this caller: its refresh, if `got` says it took
+    /// the right, else the stale value to serve.
+    fn stale_found(&self, found: StaleFound<V>, got: Result<bool, Error>) -> Fetched<V> {
+        let StaleFound {
+            value,
+            seen,
+            refresh_key,
+            token,
+        } = found;
         match got {
             Ok(true) => {
-                let refresh = Refresh {
-                    refresh_key: self.client.keys().refresh_key(rkey),
-                    seen,
-                };
                 let lease = Lease(token.bytes());
-                self.refreshing.insert(&lease, refresh);
+                self.refreshing
+                    .insert(&lease, Refresh { refresh_key, seen });
                 Fetched::Stale {
                     value,
                     lease: Some(lease),

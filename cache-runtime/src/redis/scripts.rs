@@ -122,14 +122,6 @@ pub(super) static TAKE: Lua = Lua::new(concat!(
     "return 1\n",
 ));
 
-/// Put: store unconditionally, replacing a value or a lease. ARGV: value, px.
-#[cfg_attr(not(test), allow(dead_code))] // the tests seed entries with it
-pub(super) static PUT: Lua = Lua::new(concat!(
-    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n",
-    tag_loop!("ARGV[2]"),
-    "return 1\n",
-));
-
 /// Delete: remove the key whatever it holds (a lease too, so that a run in progress stores
 /// nothing). ARGV: the placeholder prefix. Returns 1 if what was removed was an entry (not a
 /// lease), else 0.

@@ -47,8 +47,7 @@ fn spread_over_all_masters(fx: &Fx<'_>) {
     let c: &Client = fx.c;
     let cache = c.keys().cache("spread");
     for i in 0..300u32 {
-        c.put_blocking(&cache.key(&i).unwrap(), &suite::value("v"), 60_000, &[])
-            .unwrap();
+        super::seed_blocking(c, &cache.key(&i).unwrap(), &suite::value("v"), 60_000, &[]).unwrap();
     }
     let pattern = format!("{}*", suite::text(cache.prefix()));
     let per_node: Vec<usize> = fx
@@ -94,7 +93,7 @@ fn resharding_is_followed(cluster: &RedisCluster) {
     let keys: Vec<Vec<u8>> = (0..300u32).map(|i| cache.key(&i).unwrap()).collect();
     let v = suite::value("v");
     for k in &keys {
-        c.put_blocking(k, &v, 600_000, &[]).unwrap();
+        super::seed_blocking(&c, k, &v, 600_000, &[]).unwrap();
     }
     let pattern = format!("{}*", suite::text(cache.prefix()));
     let on = |i: usize| {
@@ -123,7 +122,9 @@ fn resharding_is_followed(cluster: &RedisCluster) {
                         Ok(Lookup::Found { bytes, .. }) => assert_eq!(bytes, v),
                         other => failures.push(format!("{other:?}")),
                     }
-                    if let Err(e) = futures::executor::block_on(c.put(k, &v, 600_000, &[])) {
+                    if let Err(e) =
+                        futures::executor::block_on(super::seed(&c, k, &v, 600_000, &[]))
+                    {
                         failures.push(e.to_string());
                     }
                     calls.fetch_add(2, Ordering::Relaxed);

@@ -39,10 +39,10 @@ fn until(what: &str, mut ok: impl FnMut() -> bool) {
 /// deadline on a loaded machine: a connection, `NOSCRIPT` then `EVAL`).
 fn warm_up(c: &Client, key: &[u8]) {
     until("sync calls work", || {
-        c.put_blocking(key, &suite::value("v"), 60_000, &[]).is_ok()
+        super::seed_blocking(c, key, &suite::value("v"), 60_000, &[]).is_ok()
     });
     until("async calls work", || {
-        futures::executor::block_on(c.put(key, &suite::value("v"), 60_000, &[])).is_ok()
+        futures::executor::block_on(super::seed(c, key, &suite::value("v"), 60_000, &[])).is_ok()
     });
     until("lookups work", || {
         let t = Token::new();
@@ -140,7 +140,7 @@ fn a_paused_cluster_master_bounds_calls() {
     warm_up(&c, &keys[0]);
     for k in &keys {
         until("the keys are written", || {
-            c.put_blocking(k, &suite::value("v"), 60_000, &[]).is_ok()
+            super::seed_blocking(&c, k, &suite::value("v"), 60_000, &[]).is_ok()
         });
     }
     // Which keys the first master holds (a plain EXISTS elsewhere answers MOVED).
@@ -210,8 +210,7 @@ fn a_killed_server_is_reconnected_after_restart() {
     s.restart();
     until("the breaker closes", || !c.is_skipping());
     until("sync calls work", || {
-        c.put_blocking(&key, &suite::value("v"), 60_000, &[])
-            .is_ok()
+        super::seed_blocking(&c, &key, &suite::value("v"), 60_000, &[]).is_ok()
     });
     until("async calls work", || {
         futures::executor::block_on(c.delete(&key)).is_ok()
@@ -229,8 +228,7 @@ fn a_restart_between_calls_is_invisible_to_sync_calls() {
     };
     let c = super::standalone(&s.url(), 500);
     let key = c.keys().cache("restart").key(&1u8).unwrap();
-    c.put_blocking(&key, &suite::value("v"), 60_000, &[])
-        .unwrap();
+    super::seed_blocking(&c, &key, &suite::value("v"), 60_000, &[]).unwrap();
     s.restart();
     assert!(
         !c.delete_blocking(&key).unwrap(),

@@ -1,6 +1,7 @@
 //! Tests of the Redis tier against real `redis-server` processes (started by the harness in
 //! the repository's `tests/support/`), and their shared helpers: clients with unique key
-//! prefixes, a deterministic PRNG, and a `tracing` subscriber that counts the log lines.
+//! prefixes, entries seeded through the refresh path, a deterministic PRNG, and a `tracing`
+//! subscriber that counts the log lines.
 
 #[path = "../../../../tests/support/redis_server.rs"]
 pub(crate) mod redis_server;
@@ -11,7 +12,8 @@ mod scale;
 mod standalone;
 mod suite;
 
-use super::{Client, Config};
+use super::codec::Token;
+use super::{Client, Config, Error};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -59,6 +61,40 @@ pub(crate) fn cluster(urls: &[String], op_ms: u64) -> Client {
         .operation_timeout(Duration::from_millis(op_ms))
         .key_prefix(unique_prefix());
     Client::new(config).unwrap()
+}
+
+/// How long a seeding lease lives (its fill replaces it at once, with the entry's own `PX`).
+const SEED_LEASE_MS: u64 = 10_000;
+
+/// Stores `value` under `key` for `px_ms`, whatever is there, as a refresh does: the key's
+/// lease taken, then filled. The tests' way to seed entries (the tier has no other write).
+pub(crate) fn seed_blocking(
+    c: &Client,
+    key: &[u8],
+    value: &[u8],
+    px_ms: u64,
+    tags: &[Vec<u8>],
+) -> Result<(), Error> {
+    let t = Token::new();
+    c.take_blocking(key, &t, SEED_LEASE_MS, tags)?;
+    let stored = c.fill_blocking(key, &t, value, px_ms, tags, suite::NOTIFY)?;
+    assert!(stored, "nothing else writes a test's keys");
+    Ok(())
+}
+
+/// [`seed_blocking`] for async callers.
+pub(crate) async fn seed(
+    c: &Client,
+    key: &[u8],
+    value: &[u8],
+    px_ms: u64,
+    tags: &[Vec<u8>],
+) -> Result<(), Error> {
+    let t = Token::new();
+    c.take(key, &t, SEED_LEASE_MS, tags).await?;
+    let stored = c.fill(key, &t, value, px_ms, tags, suite::NOTIFY).await?;
+    assert!(stored, "nothing else writes a test's keys");
+    Ok(())
 }
 
 /// Log lines of the target `memocache::redis`, by level and `server` field.

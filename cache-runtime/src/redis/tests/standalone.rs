@@ -112,8 +112,7 @@ fn sync_calls_inside_a_tokio_runtime() {
     rt.block_on(async {
         // A sync cached function called from async code: no block_on, no panic.
         let key = c.keys().cache("inside").key(&1u8).unwrap();
-        c.put_blocking(&key, &suite::value("v"), 60_000, &[])
-            .unwrap();
+        super::seed_blocking(&c, &key, &suite::value("v"), 60_000, &[]).unwrap();
         assert!(c.delete_blocking(&key).unwrap());
     });
 }
@@ -203,8 +202,7 @@ fn a_busy_pool_overflows_to_the_multiplexed_connection() {
             std::thread::spawn(move || {
                 for i in 0..50u32 {
                     let key = c.keys().cache("overflow").key(&(t, i)).unwrap();
-                    c.put_blocking(&key, &suite::value("v"), 60_000, &[])
-                        .unwrap();
+                    super::seed_blocking(&c, &key, &suite::value("v"), 60_000, &[]).unwrap();
                 }
             })
         })

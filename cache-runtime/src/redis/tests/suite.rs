@@ -3,6 +3,7 @@
 //! key prefix).
 
 use super::redis_server::RedisServer;
+use super::{seed, seed_blocking};
 use crate::redis::codec::{Codec, Meta, Token};
 use crate::redis::pending::Pending;
 use crate::redis::{Client, Lookup};
@@ -144,14 +145,15 @@ pub(crate) fn cas_rules(fx: &Fx<'_>) {
     );
     assert_eq!(fx.cli(&["EXISTS", text(&k3)]), "0");
 
-    // A refresh (put) during the run wins; the run stores nothing.
+    // A refresh (its own lease taken over ours, then filled) during the run wins; the run
+    // stores nothing.
     let k4 = cache.key("k4").unwrap();
     assert_eq!(
         c.lookup_blocking(&k4, &a, 5000, &[], &codec).unwrap(),
         Lookup::Leased
     );
     let refresh = value("refresh");
-    c.put_blocking(&k4, &refresh, 60_000, &[]).unwrap();
+    seed_blocking(c, &k4, &refresh, 60_000, &[]).unwrap();
     assert!(
         !c.fill_blocking(&k4, &a, &value("late"), 60_000, &[], NOTIFY)
             .unwrap()
@@ -216,7 +218,7 @@ pub(crate) fn garbage_is_overwritten(fx: &Fx<'_>) {
     .enumerate()
     {
         let key = cache.key(&i).unwrap();
-        c.put_blocking(&key, bytes, 60_000, &[]).unwrap();
+        seed_blocking(c, &key, bytes, 60_000, &[]).unwrap();
         check(&key);
     }
     // Not even a string: a list under the key.
@@ -227,7 +229,7 @@ pub(crate) fn garbage_is_overwritten(fx: &Fx<'_>) {
     let key = cache.key("corrupt").unwrap();
     let mut bad = good.clone();
     *bad.last_mut().unwrap() ^= 1;
-    c.put_blocking(&key, &bad, 60_000, &[]).unwrap();
+    seed_blocking(c, &key, &bad, 60_000, &[]).unwrap();
     let (bytes, _) = found(c.lookup_blocking(&key, &t, 5000, &[], &codec).unwrap());
     assert!(codec.decode::<String>(&bytes).is_none());
     assert_eq!(
@@ -251,12 +253,12 @@ pub(crate) fn expiry_is_honoured(fx: &Fx<'_>) {
     let (c, codec) = (fx.c, codec());
     let cache = c.keys().cache("suite::expiry");
     let key = cache.key(&1u8).unwrap();
-    c.put_blocking(&key, &value("v"), 60_000, &[]).unwrap();
+    seed_blocking(c, &key, &value("v"), 60_000, &[]).unwrap();
     let pttl: u64 = fx.cli(&["PTTL", text(&key)]).parse().unwrap();
     assert!((55_000..=60_000).contains(&pttl), "{pttl}");
     // A short PX: Redis's own clock (which memocache's test clock cannot move) expires it.
     let short = cache.key(&2u8).unwrap();
-    c.put_blocking(&short, &value("v"), 40, &[]).unwrap();
+    seed_blocking(c, &short, &value("v"), 40, &[]).unwrap();
     let start = Instant::now();
     loop {
         match c
@@ -278,7 +280,7 @@ pub(crate) fn delete_reports_entries(fx: &Fx<'_>) {
     let cache = c.keys().cache("suite::delete");
     let key = cache.key(&"x").unwrap();
     assert!(!c.delete_blocking(&key).unwrap(), "nothing there");
-    c.put_blocking(&key, &value("v"), 60_000, &[]).unwrap();
+    seed_blocking(c, &key, &value("v"), 60_000, &[]).unwrap();
     assert!(c.delete_blocking(&key).unwrap());
     assert_eq!(
         c.lookup_blocking(&key, &Token::new(), 5000, &[], &codec)
@@ -300,14 +302,11 @@ pub(crate) fn delete_all_is_scoped(fx: &Fx<'_>, n: usize) {
     let other = c.keys().cache("suite::other");
     let v = value("v");
     for i in 0..n {
-        c.put_blocking(&target.key(&i).unwrap(), &v, 60_000, &[])
-            .unwrap();
+        seed_blocking(c, &target.key(&i).unwrap(), &v, 60_000, &[]).unwrap();
     }
     for i in 0..10 {
-        c.put_blocking(&longer.key(&i).unwrap(), &v, 60_000, &[])
-            .unwrap();
-        c.put_blocking(&other.key(&i).unwrap(), &v, 60_000, &[])
-            .unwrap();
+        seed_blocking(c, &longer.key(&i).unwrap(), &v, 60_000, &[]).unwrap();
+        seed_blocking(c, &other.key(&i).unwrap(), &v, 60_000, &[]).unwrap();
     }
     let (t, lease_key) = (Token::new(), target.key("leased").unwrap());
     assert_eq!(
@@ -336,7 +335,8 @@ pub(crate) fn delete_all_is_scoped(fx: &Fx<'_>, n: usize) {
     );
     assert_eq!(fx.count(other.prefix()), 10);
     let root = c.keys().root().to_vec();
-    c.put_blocking(
+    seed_blocking(
+        c,
         &other.key("tagged").unwrap(),
         &v,
         60_000,
@@ -362,7 +362,8 @@ pub(crate) fn delete_tag_reaches_every_cache(fx: &Fx<'_>, n: usize) {
     let v = value("v");
     for i in 0..n {
         let cache = if i % 2 == 0 { &a } else { &b };
-        c.put_blocking(
+        seed_blocking(
+            c,
             &cache.key(&i).unwrap(),
             &v,
             60_000,
@@ -371,7 +372,8 @@ pub(crate) fn delete_tag_reaches_every_cache(fx: &Fx<'_>, n: usize) {
         .unwrap();
     }
     for i in 0..5 {
-        c.put_blocking(
+        seed_blocking(
+            c,
             &a.key(&("only-2", i)).unwrap(),
             &v,
             30_000,
@@ -403,11 +405,10 @@ pub(crate) fn pending_replays(fx: &Fx<'_>) {
     let v = value("v");
     let keys: Vec<Vec<u8>> = (0..3).map(|i| cache.key(&i).unwrap()).collect();
     for k in &keys {
-        c.put_blocking(k, &v, 60_000, &[c.keys().tag_key("p")])
-            .unwrap();
+        seed_blocking(c, k, &v, 60_000, &[c.keys().tag_key("p")]).unwrap();
     }
     let other = cache.key("other").unwrap();
-    c.put_blocking(&other, &v, 60_000, &[]).unwrap();
+    seed_blocking(c, &other, &v, 60_000, &[]).unwrap();
     let p = Pending::default();
     p.push_key(keys[0].clone());
     p.push_tag("p");
@@ -456,13 +457,13 @@ pub(crate) async fn async_forms(c: &Client) {
             == Lookup::Leased
     );
     assert!(c.release(&key, &b).await.unwrap());
-    c.put(&key, &value("put"), 60_000, &tags).await.unwrap();
+    seed(c, &key, &value("put"), 60_000, &tags).await.unwrap();
     assert!(c.delete(&key).await.unwrap());
-    c.put(&key, &value("put"), 60_000, &tags).await.unwrap();
+    seed(c, &key, &value("put"), 60_000, &tags).await.unwrap();
     assert_eq!(c.delete_tag("async-tag").await.unwrap(), 1);
-    c.put(&key, &value("put"), 60_000, &[]).await.unwrap();
+    seed(c, &key, &value("put"), 60_000, &[]).await.unwrap();
     assert_eq!(c.unlink_all(std::slice::from_ref(&key)).await.unwrap(), 1);
-    c.put(&key, &value("put"), 60_000, &[]).await.unwrap();
+    seed(c, &key, &value("put"), 60_000, &[]).await.unwrap();
     assert_eq!(c.delete_all(cache.prefix()).await.unwrap(), 1);
     let p = Pending::default();
     p.push_key(key.clone());
