@@ -5,12 +5,16 @@
 //! and the next call runs the body again instead of waiting for the lease.
 #![cfg(feature = "redis")]
 
+#[path = "support/redis_child.rs"]
+mod redis_child;
 #[path = "support/redis_server.rs"]
 mod redis_server;
+#[path = "support/redis_shared.rs"]
+mod redis_shared;
 
 use memocache::cached;
 use redis_server::RedisServer;
-use std::sync::LazyLock;
+use redis_shared::Shared;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
@@ -20,16 +24,7 @@ const LEASE: Duration = Duration::from_secs(30);
 /// destructor.
 const RELEASED_WITHIN: Duration = Duration::from_secs(5);
 
-static SERVER: LazyLock<Option<RedisServer>> = LazyLock::new(|| {
-    let server = RedisServer::start()?;
-    server.stop_with_this_process();
-    let config = memocache::redis::Config::from_url(&server.url())
-        .unwrap()
-        .lease(LEASE)
-        .operation_timeout(Duration::from_secs(1));
-    memocache::redis::init(config).unwrap();
-    Some(server)
-});
+static REDIS: Shared<RedisServer> = Shared::new(|c| c.lease(LEASE));
 
 /// Waits until `key` is there (`true`) or gone (`false`); whether it got so in `within`.
 fn wait_for(server: &RedisServer, key: &str, there: bool, within: Duration) -> bool {
@@ -76,7 +71,7 @@ fn sync_panics(id: u32) -> u32 {
 
 #[test]
 fn a_sync_body_that_panics_gives_its_lease_back() {
-    let Some(server) = &*SERVER else { return };
+    let Some(server) = REDIS.get() else { return };
     let key = "memocache:lease.sync_panics:1";
     let unwound = std::panic::catch_unwind(|| sync_panics(1));
     assert!(unwound.is_err(), "the body's panic reaches the caller");
@@ -111,7 +106,7 @@ async fn async_panics(id: u32) -> u32 {
 
 #[test]
 fn an_async_body_that_panics_gives_its_lease_back() {
-    let Some(server) = &*SERVER else { return };
+    let Some(server) = REDIS.get() else { return };
     let key = "memocache:lease.async_panics:1";
     let rt = runtime();
     let joined = rt.block_on(rt.spawn(async_panics(1)));
@@ -141,7 +136,7 @@ async fn cancelled(id: u32) -> u32 {
 
 #[test]
 fn a_dropped_future_gives_its_lease_back() {
-    let Some(server) = &*SERVER else { return };
+    let Some(server) = REDIS.get() else { return };
     let key = "memocache:lease.cancelled:1";
     let rt = runtime();
     let task = rt.spawn(cancelled(1));

@@ -23,11 +23,13 @@ pub fn command(role: &str, urls: &str) -> Command {
 }
 
 /// The role of this process when it is a child, `None` in the parent.
+#[allow(dead_code)] // not by the binaries without children (redis_lease.rs)
 pub fn role() -> Option<String> {
     std::env::var("MEMOCACHE_TEST_CHILD").ok()
 }
 
 /// The child's answer to its parent: the line [`report`] finds.
+#[allow(dead_code)] // not by the binaries without children (redis_lease.rs)
 pub fn tell_parent(report: impl Display) {
     println!("REPORT {report}");
 }

@@ -121,6 +121,7 @@ impl<T: Target> Shared<T> {
 
     /// In a child: its role, once the client is initialised for the parent's Redis. In the
     /// parent: `None`.
+    #[allow(dead_code)] // not by the binaries without children (redis_lease.rs)
     pub fn child_role(&'static self) -> Option<String> {
         let role = redis_child::role()?;
         self.get();
