@@ -207,9 +207,10 @@ impl Copies {
         TABLES
             .try_with(|cell| {
                 // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
-                // this thread's copy table is being changed finds it busy: the store answers.
-                let tables = cell.try_borrow().ok()?;
-                let slot = tables.slots.get(id)?;
+                // this thread's copy tables are in use finds them busy: the store answers.
+                // Borrowed mutably, so that a table that wastes its probes is freed here.
+                let mut tables = cell.try_borrow_mut().ok()?;
+                let slot = tables.slots.get_mut(id)?;
                 if !slot.probing() {
                     return None;
                 }
@@ -218,8 +219,7 @@ impl Copies {
                 if answer.is_none()
                     && slot.wasted(table.hits.0.load(Ordering::Relaxed), table.grown())
                 {
-                    drop(tables);
-                    free(cell, id);
+                    slot.free();
                 }
                 answer
             })
@@ -250,10 +250,8 @@ impl Copies {
                 return;
             };
             let tables = &mut *tables;
-            if tables.slots.len() <= self.id {
-                tables.slots.resize_with(self.id + 1, TableSlot::default);
-            }
-            let slot = &mut tables.slots[self.id];
+            tables.reach(self.id);
+            let (slot, idle) = (&mut tables.slots[self.id], &mut tables.idle[self.id]);
             if !slot.copying() {
                 return;
             }
@@ -264,8 +262,8 @@ impl Copies {
                     slot.rest.set(REST);
                     return;
                 };
-                slot.hits = Some(Arc::clone(&table.hits));
-                slot.swept_hits = 0;
+                idle.hits_of = Some(CopyTable::<K, V>::hits_of);
+                idle.swept_hits = 0;
                 slot.table = Some(Box::new(table));
             }
             if let Some(table) = slot
@@ -281,23 +279,11 @@ impl Copies {
                 table.put(hash, copy());
             }
             tables.fills = tables.fills.wrapping_add(1);
-            slot.last_fill = tables.fills;
+            idle.last_fill = tables.fills;
             if tables.fills % SWEEP == 0 {
                 tables.sweep();
             }
         });
-    }
-}
-
-/// Frees this thread's copy table `id`, which wasted its probes; out of line, so that the hit
-/// path stays small.
-#[cold]
-#[inline(never)]
-fn free(cell: &RefCell<Tables>, id: usize) {
-    if let Ok(mut tables) = cell.try_borrow_mut()
-        && let Some(slot) = tables.slots.get_mut(id)
-    {
-        slot.free();
     }
 }
 

@@ -1,12 +1,8 @@
 //! How a thread's copy tables have answered lately: the resting of a table that keeps
 //! missing, and the freeing of one that keeps missing or sits idle.
 
-use super::Counter;
-use crate::layout::Padded;
 use std::any::Any;
 use std::cell::Cell;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// Wasted probes (that found no current copy, and took no copy after: the key is cold,
 /// or its copy out of date) between two looks at how well a thread's copy table answers.
@@ -32,14 +28,20 @@ pub(super) const WARM: u32 = 256;
 pub(super) struct TableSlot {
     /// A `CopyTable<K, V>`.
     pub(super) table: Option<Box<dyn Any>>,
-    /// The table's hit counter, to tell an idle table (see [`Tables::sweep`]).
-    pub(super) hits: Option<Arc<Padded<Counter>>>,
     /// Probes this round that found no current copy, less the copies taken since.
     pub(super) wasted: Cell<u32>,
     /// The table's hit count when the round began.
     pub(super) answered: Cell<u64>,
     /// Calls left before the table is probed again.
     pub(super) rest: Cell<u32>,
+}
+
+/// What tells an idle table (see [`Tables::sweep`]): apart from [`TableSlot`], which the hit
+/// path reads, so that its slots stay 32 bytes.
+#[derive(Default)]
+pub(super) struct Idle {
+    /// Reads the table's hit count (the table being a `CopyTable<K, V>` of its own types).
+    pub(super) hits_of: Option<fn(&dyn Any) -> u64>,
     /// The table's hit count at the thread's last sweep.
     pub(super) swept_hits: u64,
     /// The thread's count of copies taken when this table last took one.
@@ -86,7 +88,6 @@ impl TableSlot {
     /// Drops the table (it wasted its probes, or it is idle), and with it its charge to the
     /// budget. The round starts afresh with the next table.
     pub(super) fn free(&mut self) {
-        self.hits = None;
         self.wasted.set(0);
         self.answered.set(0);
         // Dropped last: its drop counts its hits in the store's stats.
@@ -97,6 +98,8 @@ impl TableSlot {
 /// One thread's copy tables, by store id, and what tells the idle ones.
 pub(super) struct Tables {
     pub(super) slots: Vec<TableSlot>,
+    /// By store id too, as long as `slots`.
+    pub(super) idle: Vec<Idle>,
     /// Copies this thread took, all caches together (wrapping).
     pub(super) fills: u32,
 }
@@ -108,7 +111,16 @@ impl Tables {
     pub(super) const fn new() -> Self {
         Tables {
             slots: Vec::new(),
+            idle: Vec::new(),
             fills: 0,
+        }
+    }
+
+    /// Room for the tables of stores up to `id`.
+    pub(super) fn reach(&mut self, id: usize) {
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, TableSlot::default);
+            self.idle.resize_with(id + 1, Idle::default);
         }
     }
 
@@ -116,14 +128,15 @@ impl Tables {
     /// thread no longer reads their caches, or not often enough for a copy to pay.
     pub(super) fn sweep(&mut self) {
         let fills = self.fills;
-        for slot in &mut self.slots {
-            let Some(hits) = slot.hits.as_ref().map(|h| h.0.load(Ordering::Relaxed)) else {
+        for (slot, idle) in self.slots.iter_mut().zip(&mut self.idle) {
+            let (Some(table), Some(hits_of)) = (slot.table.as_deref(), idle.hits_of) else {
                 continue;
             };
-            if hits == slot.swept_hits && fills.wrapping_sub(slot.last_fill) >= SWEEP {
+            let hits = hits_of(table);
+            if hits == idle.swept_hits && fills.wrapping_sub(idle.last_fill) >= SWEEP {
                 slot.free();
             }
-            slot.swept_hits = hits;
+            idle.swept_hits = hits;
         }
     }
 }

@@ -105,6 +105,13 @@ impl<K: 'static, V: 'static> CopyTable<K, V> {
         Some(value)
     }
 
+    /// The hit count of `table`, a `CopyTable<K, V>` (0 if it is not one).
+    pub(super) fn hits_of(table: &dyn std::any::Any) -> u64 {
+        table
+            .downcast_ref::<Self>()
+            .map_or(0, |t| t.hits.0.load(Ordering::Relaxed))
+    }
+
     /// Whether the table has stopped growing (see [`CopyTable::grown`]'s field).
     pub(super) fn grown(&self) -> bool {
         self.grown
