@@ -54,7 +54,7 @@ use std::cell::RefCell;
 use std::hash::Hash;
 // The hit counters and store ids are not part of the protocol the model checker explores
 // (and a checker's atomic would be a scheduling point under `counters`' std lock).
-use slots::{REST, SWEEP, TableSlot, Tables};
+use slots::{Idle, REFUSED_REST, ROUND, SWEEP, TableSlot, Tables};
 use std::sync::atomic::{AtomicU64 as Counter, AtomicUsize};
 use std::sync::{Arc, Mutex, PoisonError};
 use table::CopyTable;
@@ -250,38 +250,53 @@ impl Copies {
                 return;
             };
             let tables = &mut *tables;
-            tables.reach(self.id);
-            let (slot, idle) = (&mut tables.slots[self.id], &mut tables.idle[self.id]);
-            if !slot.copying() {
+            let id = self.id;
+            tables.reach(id);
+            if !tables.slots[id].copying() {
                 return;
             }
-            if slot.table.is_none() {
-                let Some(table) = CopyTable::<K, V>::new(self) else {
-                    // The budget is spent: this thread reads this cache from the store for a
-                    // while, and tries again.
-                    slot.rest.set(REST);
+            if tables.slots[id].table.is_none() {
+                // If the budget is spent, this thread's idle tables go first.
+                let table = CopyTable::<K, V>::new(self).or_else(|| {
+                    tables.sweep(id, 0);
+                    CopyTable::<K, V>::new(self)
+                });
+                let Some(table) = table else {
+                    // Still spent: this thread reads this cache from the store for a while,
+                    // and tries again (by then the tables it stopped reading show no new hit).
+                    tables.slots[id].rest.set(REFUSED_REST);
                     return;
                 };
-                idle.hits_of = Some(CopyTable::<K, V>::hits_of);
-                idle.swept_hits = 0;
-                slot.table = Some(Box::new(table));
+                tables.idle[id] = Idle {
+                    hits_of: Some(CopyTable::<K, V>::hits_of),
+                    swept_hits: 0,
+                    last_fill: tables.fills,
+                };
+                tables.slots[id].table = Some(Box::new(table));
             }
-            if let Some(table) = slot
+            let slot = &mut tables.slots[id];
+            let Some(table) = slot
                 .table
                 .as_mut()
                 .and_then(|t| t.downcast_mut::<CopyTable<K, V>>())
-            {
-                // The probe that missed did some good after all: it led to this copy, which
-                // will serve, unless the table can grow no more and drops copies to take it.
-                if !table.grown() {
-                    slot.wasted.set(slot.wasted.get().saturating_sub(1));
-                }
-                table.put(hash, copy());
+            else {
+                return;
+            };
+            let could_grow = !table.grown();
+            // The probe that missed did some good after all: it led to this copy, which will
+            // serve, unless the table can grow no more and drops copies to take it.
+            if could_grow {
+                slot.wasted.set(slot.wasted.get().saturating_sub(1));
             }
+            table.put(hash, copy());
+            // The table could not grow: this thread's idle tables go, so that it may next time.
+            let refused = could_grow && table.grown();
             tables.fills = tables.fills.wrapping_add(1);
-            idle.last_fill = tables.fills;
-            if tables.fills % SWEEP == 0 {
-                tables.sweep();
+            tables.idle[id].last_fill = tables.fills;
+            if refused {
+                tables.sweep(id, ROUND);
+            } else if tables.fills % SWEEP == 0 {
+                tables.sweep(id, SWEEP);
             }
         });
     }

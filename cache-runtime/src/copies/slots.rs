@@ -15,6 +15,9 @@ pub(super) const FEWEST_ANSWERED: u64 = 3 * ROUND as u64;
 pub(super) const REST: u32 = 8192;
 /// See [`REST`].
 pub(super) const WARM: u32 = 256;
+/// Calls that go straight to the store after the budget refused a new table: the table is
+/// tried again after the first [`WARM`] of them.
+pub(super) const REFUSED_REST: u32 = 2 * WARM;
 
 /// How a thread's copy table for one cache has answered lately (the table itself, if the
 /// thread has one now).
@@ -124,16 +127,19 @@ impl Tables {
         }
     }
 
-    /// Frees the tables that answered no hit and took no copy since the last sweep: their
-    /// thread no longer reads their caches, or not often enough for a copy to pay.
-    pub(super) fn sweep(&mut self) {
+    /// Frees the tables, other than `except`'s, that answered no hit since the last sweep
+    /// and took no copy during the last `age` copies this thread took: their thread no longer
+    /// reads their caches, or not often enough for a copy to pay. Every [`SWEEP`] copies, and
+    /// when the budget refuses this thread a larger table (with `age` [`ROUND`]) or a new
+    /// one (with `age` 0).
+    pub(super) fn sweep(&mut self, except: usize, age: u32) {
         let fills = self.fills;
-        for (slot, idle) in self.slots.iter_mut().zip(&mut self.idle) {
+        for (i, (slot, idle)) in self.slots.iter_mut().zip(&mut self.idle).enumerate() {
             let (Some(table), Some(hits_of)) = (slot.table.as_deref(), idle.hits_of) else {
                 continue;
             };
             let hits = hits_of(table);
-            if hits == idle.swept_hits && fills.wrapping_sub(idle.last_fill) >= SWEEP {
+            if i != except && hits == idle.swept_hits && fills.wrapping_sub(idle.last_fill) >= age {
                 slot.free();
             }
             idle.swept_hits = hits;

@@ -65,6 +65,10 @@ impl<K: 'static, V: 'static> CopyTable<K, V> {
     fn settle(&mut self) {
         let now = self.bytes();
         let budget = self.copies.budget;
+        // Most copies change nothing: no write to the budget, which every thread shares.
+        if now == self.charged {
+            return;
+        }
         if now > self.charged {
             // Only after a larger allocation was charged beforehand: nothing to refuse.
             budget.charge(now - self.charged);

@@ -2,7 +2,7 @@
 //! and are freed: driven here as the store drives them (marks read and versions bumped under
 //! one lock), with a budget of each test's own.
 
-use super::slots::{FEWEST_ANSWERED, ROUND, WARM};
+use super::slots::{FEWEST_ANSWERED, REST, WARM};
 use super::table::{FIRST_ROOM, MOST_ROOM};
 use super::*;
 use std::collections::HashMap;
@@ -133,7 +133,9 @@ fn a_table_the_budget_cannot_pay_for_stays_small_or_is_not_made() {
         let ((_, room), bytes) = table(copies).unwrap();
         assert!(room < MOST_ROOM);
         assert!(budget.used() == bytes && bytes <= 3_500, "{bytes}");
-        // A second cache finds the budget spent: no table, and the store answers.
+        assert_eq!(get(copies, 999), Some(999));
+        // A second cache finds the budget spent (by a table in use): no table, and the store
+        // answers.
         let other = Box::leak(Box::new(
             Copies::new(foldhash::fast::RandomState::default(), None, &[0; 4]).with_budget(budget),
         ));
@@ -186,6 +188,35 @@ fn a_table_its_thread_stopped_reading_is_freed() {
     })
     .join()
     .unwrap();
+}
+
+#[test]
+fn a_thread_refused_a_table_frees_the_one_it_stopped_reading_and_tries_again() {
+    // Room for one small table.
+    let (a, budget) = copies(1_500);
+    let b = Box::leak(Box::new(
+        Copies::new(foldhash::fast::RandomState::default(), None, &[0; 4]).with_budget(budget),
+    ));
+    std::thread::spawn(move || {
+        take(a, 1, 1);
+        assert_eq!(get(a, 1), Some(1));
+        // The thread moves on to another cache: refused, and the store answers for a while.
+        take(b, 2, 2);
+        assert!(table(b).is_none() && table(a).is_some());
+        let mut calls = 0;
+        while get(b, 2).is_none() {
+            calls += 1;
+            assert!(calls <= 2 * WARM, "no copy after {calls} calls");
+            if b.copying() {
+                take(b, 2, 2);
+            }
+        }
+        assert!(table(a).is_none());
+        assert_eq!(a.hits(), 1);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(budget.used(), 0);
 }
 
 /// Readers whose tables grow, shrink and are freed (a budget for a few small tables, more keys
