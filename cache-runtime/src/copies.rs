@@ -33,8 +33,11 @@
 //! read over far more keys than the table holds, or its entries keep changing) costs a lookup
 //! before each lookup in the store: it is freed, its thread rests from copying that cache
 //! for a few thousand calls, and then starts a new table. A table its thread has stopped
-//! reading (no hit and no copy while the thread took a few thousand copies of other caches)
-//! is freed too (see `copies/slots.rs`). A thread's tables go when it ends.
+//! reading (no hit and no copy while the thread took a few thousand copies of other caches,
+//! or no hit since the budget last refused the thread a table) is freed too (see
+//! `copies/slots.rs`); a thread refused a table tries again 256 calls later. A thread's
+//! tables go when it ends; a thread that stops calling cached functions keeps its tables
+//! (and their share of the budget) until it ends.
 //!
 //! Copies exist only where this changes nothing a caller can see: in sharded and unbounded
 //! caches (a single-shard cache keeps exact LRU order, which every hit changes), without
