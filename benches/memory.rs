@@ -6,6 +6,9 @@
 //! before, 200_000 calls with distinct keys through the memoized function, live bytes after;
 //! the difference / 200_000 is the cost of one entry, including the store's hash table,
 //! LRU links, expiry metadata and the static's lazy set-up. `cargo bench --bench memory`.
+//!
+//! Then the `threads × caches` scenario (issue 13; `memory_threads.rs`): what 1 to 16 threads
+//! reading 50 caches of 2 000 entries add to the entries' memory, in heap bytes and VmRSS.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -13,6 +16,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 /// Forwards to the system allocator and keeps the live byte count.
 struct Counting;
+
+#[path = "memory_threads.rs"]
+mod threads;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
@@ -329,11 +335,17 @@ const ROWS: &[Row] = &[
 ];
 
 fn main() {
+    // The child process of one comparator's `threads × caches` run.
+    if let Ok(name) = std::env::var("MEMOCACHE_BENCH_THREADS") {
+        threads::child(&name);
+        return;
+    }
     // `cargo bench` passes `--bench`; any other argument filters on the comparator name.
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    let scenario = threads::run(&filters);
     println!("memory: live heap bytes after {ENTRIES} u64 -> u64 inserts (distinct keys)\n");
     println!("| crate | configuration | entries held | bytes / insert | bytes / held entry |");
     println!("|---|---|---:|---:|---:|");
@@ -357,17 +369,19 @@ fn main() {
             config.replace('"', "\\\"")
         ));
     }
+    write_json("memory.json", &json);
+    write_json("memory_threads.json", &scenario);
+}
+
+/// Writes `rows` as a JSON array to `target/bench-extra/<file>`, for `benches/plot.py`.
+fn write_json(file: &str, rows: &[String]) {
     // The workspace's target directory: this package's directory is benches/.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     let dir = std::path::PathBuf::from(target).join("bench-extra");
-    let written = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::write(
-            dir.join("memory.json"),
-            format!("[\n{}\n]\n", json.join(",\n")),
-        )
-    });
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(file), format!("[\n{}\n]\n", rows.join(",\n"))));
     if let Err(e) = written {
-        eprintln!("could not write {}: {e}", dir.join("memory.json").display());
+        eprintln!("could not write {}: {e}", dir.join(file).display());
     }
 }

@@ -22,37 +22,46 @@
 //!
 //! A copy is taken when the store serves a hit on an entry that is in the front quarter of
 //! its shard (read or stored lately): a cold entry's copy would only push a hot one out.
-//! A table that keeps missing (more than a quarter of its probes find no current copy: the
-//! cache is read over far more keys than the table holds, or its entries keep changing)
-//! costs a lookup before each lookup in the store; it rests for a few thousand calls, and is
-//! tried again.
+//!
+//! **What the copies cost.** A table is made on its thread's first such hit, with room for a
+//! dozen copies, and doubles when full, up to room for 1 792 copies (see `copies/table.rs`
+//! for the sizing rule): it holds what its thread keeps reading of what the cache holds, no
+//! more. All tables of the process together take at most the bytes of the copies' budget,
+//! 1 MiB unless `MEMOCACHE_COPIES_BUDGET` says otherwise (see `copies/budget.rs`): a table
+//! the budget cannot pay for stays small, or is not made. A table that keeps missing (more
+//! than a quarter of its probes find no current copy, once it can grow no more: the cache is
+//! read over far more keys than the table holds, or its entries keep changing) costs a lookup
+//! before each lookup in the store: it is freed, its thread rests from copying that cache
+//! for a few thousand calls, and then starts a new table. A table its thread has stopped
+//! reading (no hit and no copy while the thread took a few thousand copies of other caches,
+//! or no hit since the budget last refused the thread a table) is freed too (see
+//! `copies/slots.rs`); a thread refused a table tries again 256 calls later. A thread's
+//! tables go when it ends; a thread that stops calling cached functions keeps its tables
+//! (and their share of the budget) until it ends.
 //!
 //! Copies exist only where this changes nothing a caller can see: in sharded and unbounded
 //! caches (a single-shard cache keeps exact LRU order, which every hit changes), without
 //! `tti` (every hit moves the idle deadline), and for keys and values without drop glue:
 //! they own no heap memory, so the copies hold nothing that `capacity` is meant to bound and
-//! nothing an invalidation is meant to free. A table holds at most [`COPIES_PER_THREAD`]
-//! entries per cache and thread; its hits count in the cache's stats through a counter only
-//! its thread writes.
+//! nothing an invalidation is meant to free. A table's hits count in the cache's stats
+//! through a counter only its thread writes.
 //!
 //! The store knows this file's [`Copies`] (what each shard publishes) and builds each
 //! [`EntryCopy`] under its lock; this file knows nothing of the store.
 
-use crate::clock;
 use crate::key::KeyRef;
 use crate::layout::{Padded, shard_index};
 use crate::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use hashbrown::HashTable;
-use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::hash::{BuildHasher, Hash};
+use budget::Budget;
+use std::cell::RefCell;
+use std::hash::Hash;
 // The hit counters and store ids are not part of the protocol the model checker explores
 // (and a checker's atomic would be a scheduling point under `counters`' std lock).
+use slots::{Idle, REFUSED_REST, ROUND, SWEEP, TableSlot, Tables};
 use std::sync::atomic::{AtomicU64 as Counter, AtomicUsize};
 use std::sync::{Arc, Mutex, PoisonError};
+use table::CopyTable;
 
-/// The most entries one thread's copy table keeps for one cache.
-pub(crate) const COPIES_PER_THREAD: usize = 1024;
 /// The most version stripes a shard gets.
 const MAX_STRIPES: usize = 256;
 
@@ -62,77 +71,14 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 #[cfg(not(shuttle))]
 thread_local! {
     /// This thread's copy tables, by store id (a `CopyTable<K, V>` each).
-    static TABLES: RefCell<Vec<TableSlot>> = const { RefCell::new(Vec::new()) };
+    static TABLES: RefCell<Tables> = const { RefCell::new(Tables::new()) };
 }
 
 // Under the model checker, each of its threads has copy tables of its own, dropped while the
 // checker still runs (see `sync.rs`).
 #[cfg(shuttle)]
 shuttle::thread_local! {
-    static TABLES: RefCell<Vec<TableSlot>> = RefCell::new(Vec::new());
-}
-
-/// Wasted probes (that found no current copy, and took no copy after: the key is cold,
-/// or its copy out of date) between two looks at how well a thread's copy table answers.
-const ROUND: u32 = 64;
-/// A table that answered fewer probes than this while it wasted [`ROUND`] is left alone for
-/// [`REST`] calls: more than a quarter of its probes were wasted.
-const FEWEST_ANSWERED: u64 = 3 * ROUND as u64;
-/// Calls that go straight to the store after a wasteful round. The table takes copies again
-/// during the last [`WARM`] of them, so that the next round finds it up to date.
-const REST: u32 = 8192;
-/// See [`REST`].
-const WARM: u32 = 256;
-
-/// One thread's copy table for one cache, and how well it has answered lately.
-///
-/// A probe that finds nothing costs a lookup in the table before the one in the store: in
-/// a cache read over many more keys than the table holds (a long-tailed distribution with
-/// a small hot set), most probes would. Such a table is rested, and looked at again later.
-#[derive(Default)]
-struct TableSlot {
-    /// A `CopyTable<K, V>`.
-    table: Option<Box<dyn Any>>,
-    /// Probes this round that found no current copy, less the copies taken since.
-    wasted: Cell<u32>,
-    /// The table's hit count when the round began.
-    answered: Cell<u64>,
-    /// Calls left before the table is probed again.
-    rest: Cell<u32>,
-}
-
-impl TableSlot {
-    /// Whether a call is to probe the table.
-    #[inline]
-    fn probing(&self) -> bool {
-        let rest = self.rest.get();
-        if rest == 0 {
-            return true;
-        }
-        self.rest.set(rest - 1);
-        false
-    }
-
-    /// Counts a probe that found no current copy (`hits`: the table's hit count), and ends
-    /// the round after [`ROUND`] of them. Answered probes are counted by the hit counter
-    /// alone: a hit pays nothing for this.
-    fn wasted(&self, hits: u64) {
-        let wasted = self.wasted.get() + 1;
-        if wasted < ROUND {
-            self.wasted.set(wasted);
-            return;
-        }
-        if hits - self.answered.get() < FEWEST_ANSWERED {
-            self.rest.set(REST);
-        }
-        self.wasted.set(0);
-        self.answered.set(hits);
-    }
-
-    /// Whether the table takes copies now (not while resting, except towards its end).
-    fn copying(&self) -> bool {
-        self.rest.get() < WARM
-    }
+    static TABLES: RefCell<Tables> = RefCell::new(Tables::new());
 }
 
 /// What a shard publishes for the copies to read without its lock.
@@ -157,8 +103,10 @@ pub(crate) struct Copies {
     shard_mask: usize,
     /// The hit counters of the threads that have a copy table, each written by its thread only.
     counters: Mutex<Vec<Arc<Padded<Counter>>>>,
-    /// Hits counted by the tables of threads that have ended.
+    /// Hits counted by the tables that have gone (freed, or their threads ended).
     retired: Counter,
+    /// What the tables charge for their memory.
+    budget: &'static Budget,
 }
 
 /// Where one shard bumps its versions and publishes its move count.
@@ -201,7 +149,15 @@ impl Copies {
             shard_mask: shards - 1,
             counters: Mutex::new(Vec::new()),
             retired: Counter::new(0),
+            budget: &BUDGET,
         }
+    }
+
+    /// The same copies, charging `budget` (a test's own) instead of the process's.
+    #[cfg(test)]
+    pub(crate) fn with_budget(mut self, budget: &'static Budget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The handle shard `shard` bumps its versions and publishes its moves through.
@@ -254,16 +210,19 @@ impl Copies {
         TABLES
             .try_with(|cell| {
                 // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
-                // this thread's copy table is being changed finds it busy: the store answers.
-                let copies = cell.try_borrow().ok()?;
-                let slot = copies.get(id)?;
+                // this thread's copy tables are in use finds them busy: the store answers.
+                // Borrowed mutably, so that a table that wastes its probes is freed here.
+                let mut tables = cell.try_borrow_mut().ok()?;
+                let slot = tables.slots.get_mut(id)?;
                 if !slot.probing() {
                     return None;
                 }
                 let table = slot.table.as_ref()?.downcast_ref::<CopyTable<K, V>>()?;
                 let answer = table.get(key);
-                if answer.is_none() {
-                    slot.wasted(table.hits.0.load(Ordering::Relaxed));
+                if answer.is_none()
+                    && slot.wasted(table.hits.0.load(Ordering::Relaxed), table.grown())
+                {
+                    slot.free();
                 }
                 answer
             })
@@ -277,7 +236,7 @@ impl Copies {
         TABLES
             .try_with(|cell| {
                 cell.try_borrow()
-                    .is_ok_and(|f| f.get(self.id).is_none_or(TableSlot::copying))
+                    .is_ok_and(|t| t.slots.get(self.id).is_none_or(TableSlot::copying))
             })
             .unwrap_or(false)
     }
@@ -290,23 +249,57 @@ impl Copies {
         V: 'static,
     {
         let _ = TABLES.try_with(|cell| {
-            let Ok(mut copies) = cell.try_borrow_mut() else {
+            let Ok(mut tables) = cell.try_borrow_mut() else {
                 return;
             };
-            if copies.len() <= self.id {
-                copies.resize_with(self.id + 1, TableSlot::default);
-            }
-            let slot = &mut copies[self.id];
-            if !slot.copying() {
+            let tables = &mut *tables;
+            let id = self.id;
+            tables.reach(id);
+            if !tables.slots[id].copying() {
                 return;
             }
-            // The probe that missed did some good after all: it led to this copy.
-            slot.wasted.set(slot.wasted.get().saturating_sub(1));
-            let table = slot
+            if tables.slots[id].table.is_none() {
+                // If the budget is spent, this thread's idle tables go first.
+                let table = CopyTable::<K, V>::new(self).or_else(|| {
+                    tables.sweep(id, 0);
+                    CopyTable::<K, V>::new(self)
+                });
+                let Some(table) = table else {
+                    // Still spent: this thread reads this cache from the store for a while,
+                    // and tries again (by then the tables it stopped reading show no new hit).
+                    tables.slots[id].rest.set(REFUSED_REST);
+                    return;
+                };
+                tables.idle[id] = Idle {
+                    hits_of: Some(CopyTable::<K, V>::hits_of),
+                    swept_hits: 0,
+                    last_fill: tables.fills,
+                };
+                tables.slots[id].table = Some(Box::new(table));
+            }
+            let slot = &mut tables.slots[id];
+            let Some(table) = slot
                 .table
-                .get_or_insert_with(|| Box::new(CopyTable::<K, V>::new(self)));
-            if let Some(table) = table.downcast_mut::<CopyTable<K, V>>() {
-                table.put(hash, copy());
+                .as_mut()
+                .and_then(|t| t.downcast_mut::<CopyTable<K, V>>())
+            else {
+                return;
+            };
+            let could_grow = !table.grown();
+            // The probe that missed did some good after all: it led to this copy, which will
+            // serve, unless the table can grow no more and drops copies to take it.
+            if could_grow {
+                slot.wasted.set(slot.wasted.get().saturating_sub(1));
+            }
+            table.put(hash, copy());
+            // The table could not grow: this thread's idle tables go, so that it may next time.
+            let refused = could_grow && table.grown();
+            tables.fills = tables.fills.wrapping_add(1);
+            tables.idle[id].last_fill = tables.fills;
+            if refused {
+                tables.sweep(id, ROUND);
+            } else if tables.fills % SWEEP == 0 {
+                tables.sweep(id, SWEEP);
             }
         });
     }
@@ -358,104 +351,11 @@ pub(crate) struct CopyMarks {
     stripe: u32,
 }
 
-/// One thread's copy table for one cache.
-struct CopyTable<K: 'static, V: 'static> {
-    table: HashTable<EntryCopy<K, V>>,
-    hits: Arc<Padded<Counter>>,
-    copies: &'static Copies,
-}
+mod budget;
+mod slots;
+mod table;
 
-impl<K: 'static, V: 'static> CopyTable<K, V> {
-    // Forced in optimised builds only: a debug build compiles faster without it.
-    #[cfg_attr(debug_assertions, inline)]
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn get<L: KeyRef<Owned = K>>(&self, key: &L) -> Option<V>
-    where
-        V: Clone,
-    {
-        let f = self.copies;
-        let hash = f.hasher.hash_one(key);
-        let copy = self.table.find(hash, |c| key.matches(&c.key))?;
-        let copy_marks = &copy.marks;
-        let stripe = copy_marks.stripe as usize;
-        let moves = &f.moves[stripe >> f.stripe_bits].0;
-        let current = copy_marks.version == f.versions[stripe].load(Ordering::Relaxed)
-            && (copy_marks.deadline == u64::MAX || clock::now() < copy_marks.deadline)
-            && (moves.window == 0
-                || moves
-                    .tick
-                    .load(Ordering::Relaxed)
-                    .wrapping_sub(copy_marks.stamp)
-                    < moves.window);
-        if !current {
-            return None;
-        }
-        let value = copy.value.clone();
-        // Only this thread writes its counter: a load and a store, no locked instruction.
-        let hits = &self.hits.0;
-        hits.store(hits.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        Some(value)
-    }
-}
-
-impl<K: Hash + Eq + 'static, V: 'static> CopyTable<K, V> {
-    fn new(copies: &'static Copies) -> Self {
-        let hits = Arc::new(Padded(Counter::new(0)));
-        copies
-            .counters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&hits));
-        CopyTable {
-            table: HashTable::new(),
-            hits,
-            copies,
-        }
-    }
-
-    fn put(&mut self, hash: u64, copy: EntryCopy<K, V>) {
-        let copies = self.copies;
-        let hasher = |c: &EntryCopy<K, V>| copies.hasher.hash_one(&c.key);
-        match self.table.find_mut(hash, |c| c.key == copy.key) {
-            Some(old) => *old = copy,
-            None => {
-                if self.table.len() >= COPIES_PER_THREAD {
-                    self.make_room();
-                }
-                self.table.insert_unique(hash, copy, hasher);
-            }
-        }
-    }
-
-    /// Drops the copies that can no longer serve; if most still can, drops them all, so
-    /// that the table follows a changing set of hot keys and a full table costs each
-    /// later copy O(1).
-    fn make_room(&mut self) {
-        let copies = self.copies;
-        self.table.retain(|c| {
-            c.marks.version == copies.versions[c.marks.stripe as usize].load(Ordering::Relaxed)
-        });
-        if self.table.len() > COPIES_PER_THREAD / 2 {
-            self.table.clear();
-        }
-    }
-}
-
-impl<K: 'static, V: 'static> Drop for CopyTable<K, V> {
-    fn drop(&mut self) {
-        // The thread ends: its hits move to the store's count of ended threads' hits.
-        // Both under the lock `hits` reads them under: no hit is counted twice or lost.
-        let mut counters = self
-            .copies
-            .counters
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.copies
-            .retired
-            .fetch_add(self.hits.0.load(Ordering::Relaxed), Ordering::Relaxed);
-        counters.retain(|c| !Arc::ptr_eq(c, &self.hits));
-    }
-}
+pub(crate) use budget::BUDGET;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,148 @@
+//! How a thread's copy tables have answered lately: the resting of a table that keeps
+//! missing, and the freeing of one that keeps missing or sits idle.
+
+use std::any::Any;
+use std::cell::Cell;
+
+/// Wasted probes (that found no current copy, and took no copy after: the key is cold,
+/// or its copy out of date) between two looks at how well a thread's copy table answers.
+pub(super) const ROUND: u32 = 64;
+/// A table that answered fewer probes than this while it wasted [`ROUND`] is left alone for
+/// [`REST`] calls: more than a quarter of its probes were wasted.
+pub(super) const FEWEST_ANSWERED: u64 = 3 * ROUND as u64;
+/// Calls that go straight to the store after a wasteful round. The table takes copies again
+/// during the last [`WARM`] of them, so that the next round finds it up to date.
+pub(super) const REST: u32 = 8192;
+/// See [`REST`].
+pub(super) const WARM: u32 = 256;
+/// Calls that go straight to the store after the budget refused a new table: the table is
+/// tried again after the first [`WARM`] of them.
+pub(super) const REFUSED_REST: u32 = 2 * WARM;
+
+/// How a thread's copy table for one cache has answered lately (the table itself, if the
+/// thread has one now).
+///
+/// A probe that finds nothing costs a lookup in the table before the one in the store: in
+/// a cache read over many more keys than the table can hold (a long-tailed distribution
+/// with a small hot set, or more hot keys than the budget leaves room for), most probes
+/// would. Such a table, once it can grow no more, is freed and its thread rests from
+/// copying for a while; then it starts a new table.
+#[derive(Default)]
+pub(super) struct TableSlot {
+    /// A `CopyTable<K, V>`.
+    pub(super) table: Option<Box<dyn Any>>,
+    /// Probes this round that found no current copy, less the copies taken since.
+    pub(super) wasted: Cell<u32>,
+    /// The table's hit count when the round began.
+    pub(super) answered: Cell<u64>,
+    /// Calls left before the table is probed again.
+    pub(super) rest: Cell<u32>,
+}
+
+/// What tells an idle table (see [`Tables::sweep`]): apart from [`TableSlot`], which the hit
+/// path reads, so that its slots stay 32 bytes.
+#[derive(Default)]
+pub(super) struct Idle {
+    /// Reads the table's hit count (the table being a `CopyTable<K, V>` of its own types).
+    pub(super) hits_of: Option<fn(&dyn Any) -> u64>,
+    /// The table's hit count at the thread's last sweep.
+    pub(super) swept_hits: u64,
+    /// The thread's count of copies taken when this table last took one.
+    pub(super) last_fill: u32,
+}
+
+impl TableSlot {
+    /// Whether a call is to probe the table.
+    #[inline]
+    pub(super) fn probing(&self) -> bool {
+        let rest = self.rest.get();
+        if rest == 0 {
+            return true;
+        }
+        self.rest.set(rest - 1);
+        false
+    }
+
+    /// Counts a probe that found no current copy (`hits`: the table's hit count; `grown`:
+    /// whether it can grow no more), and ends the round after [`ROUND`] of them. Answered
+    /// probes are counted by the hit counter alone: a hit pays nothing for this. Returns
+    /// whether the table is to be freed: it wasted more than a quarter of its probes this
+    /// round, and will not grow into answering more.
+    pub(super) fn wasted(&self, hits: u64, grown: bool) -> bool {
+        let wasted = self.wasted.get() + 1;
+        if wasted < ROUND {
+            self.wasted.set(wasted);
+            return false;
+        }
+        let rests = grown && hits - self.answered.get() < FEWEST_ANSWERED;
+        if rests {
+            self.rest.set(REST);
+        }
+        self.wasted.set(0);
+        self.answered.set(hits);
+        rests
+    }
+
+    /// Whether the table takes copies now (not while resting, except towards its end).
+    pub(super) fn copying(&self) -> bool {
+        self.rest.get() < WARM
+    }
+
+    /// Drops the table (it wasted its probes, or it is idle), and with it its charge to the
+    /// budget. The round starts afresh with the next table.
+    pub(super) fn free(&mut self) {
+        self.wasted.set(0);
+        self.answered.set(0);
+        // Dropped last: its drop counts its hits in the store's stats.
+        self.table = None;
+    }
+}
+
+/// One thread's copy tables, by store id, and what tells the idle ones.
+pub(super) struct Tables {
+    pub(super) slots: Vec<TableSlot>,
+    /// By store id too, as long as `slots`.
+    pub(super) idle: Vec<Idle>,
+    /// Copies this thread took, all caches together (wrapping).
+    pub(super) fills: u32,
+}
+
+/// Copies a thread takes between two looks at its idle tables.
+pub(super) const SWEEP: u32 = 4096;
+
+impl Tables {
+    pub(super) const fn new() -> Self {
+        Tables {
+            slots: Vec::new(),
+            idle: Vec::new(),
+            fills: 0,
+        }
+    }
+
+    /// Room for the tables of stores up to `id`.
+    pub(super) fn reach(&mut self, id: usize) {
+        if self.slots.len() <= id {
+            self.slots.resize_with(id + 1, TableSlot::default);
+            self.idle.resize_with(id + 1, Idle::default);
+        }
+    }
+
+    /// Frees the tables, other than `except`'s, that answered no hit since the last sweep
+    /// and took no copy during the last `age` copies this thread took: their thread no longer
+    /// reads their caches, or not often enough for a copy to pay. Every [`SWEEP`] copies, and
+    /// when the budget refuses this thread a larger table (with `age` [`ROUND`]) or a new
+    /// one (with `age` 0).
+    pub(super) fn sweep(&mut self, except: usize, age: u32) {
+        let fills = self.fills;
+        for (i, (slot, idle)) in self.slots.iter_mut().zip(&mut self.idle).enumerate() {
+            let (Some(table), Some(hits_of)) = (slot.table.as_deref(), idle.hits_of) else {
+                continue;
+            };
+            let hits = hits_of(table);
+            if i != except && hits == idle.swept_hits && fills.wrapping_sub(idle.last_fill) >= age {
+                slot.free();
+            }
+            idle.swept_hits = hits;
+        }
+    }
+}
