@@ -122,11 +122,21 @@ fn another_processs_invalidations_of_every_kind_drop_the_near_copy() {
         SOURCE.store(100, SeqCst);
         assert_eq!(warm(), 101);
         let runs = RUNS.load(SeqCst);
-        // Served from this process's memory: not even a paused Redis is noticed.
+        // Served from this process's memory: not even a paused Redis is noticed. (Unless
+        // this thread was held up for a second, when the bus's PING finds the server paused
+        // and drops every near copy, as it should: then the read is not checked.)
+        let paused = Instant::now();
         signal(server, "-STOP");
         let errors = price_cache().stats().errors;
         assert_eq!(price(1), 101);
-        assert_eq!(price_cache().stats().errors, errors);
+        if paused.elapsed() < Duration::from_millis(500) {
+            assert_eq!(price_cache().stats().errors, errors, "the near copy served");
+        } else {
+            println!(
+                "held up {:?} with the server paused: not checked",
+                paused.elapsed()
+            );
+        }
         signal(server, "-CONT");
         warm();
 
