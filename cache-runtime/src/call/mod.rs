@@ -3,7 +3,10 @@
 //! generated helpers' calls: `invalidate_f`, `invalidate_all_f` of an `async fn`.
 //!
 //! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
-//! allocates nothing) and has ended by the time the body takes them by value.
+//! allocates nothing) and has ended by the time the body takes them by value. Generated code
+//! reaches them through [`Site`], on the function's handle: `f_cache().lookup(policy, key)`,
+//! then `.run(move || worker(args))` on what it found ([`Lookup::run`]: a hit's value, or the
+//! body run under the ticket).
 //!
 //! Files: this one (the lookups), [`ticket`] (running the body, the remote tier's turn),
 //! [`stale`] (who refreshes an entry found stale), [`wait`] (waiting for another caller's
@@ -13,10 +16,9 @@ mod stale;
 mod ticket;
 mod wait;
 
-use crate::backend::{Backend, Wipe};
+use crate::backend::{Backend, Memory, Wipe};
 use crate::bypass;
 use crate::cache::Cache;
-use crate::config::Config;
 use crate::copies::Copies;
 use crate::flight::Flight;
 use crate::handle::CacheHandle;
@@ -27,6 +29,7 @@ use crate::policy::StoredValue;
 use crate::store::{Found, Fresh, Held, copies_possible};
 use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
+use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use ticket::RunGuard;
@@ -51,34 +54,163 @@ pub enum Lookup<R, T> {
     Miss(T),
 }
 
-/// A call of a cached function, as generated code makes one: its handle, whether it may be
-/// answered from the cache, what it stores (`policy`), where (`backend`), and the store's
-/// settings, used once, when the store is made. Its lookups answer a hit or hand out a
-/// [`Ticket`].
+/// A call of a cached function, as generated code makes one: its handle (which holds the
+/// store's settings, used once, when the store is made), whether it may be answered from the
+/// cache, what it stores (`policy`) and where (`backend`). Its lookups answer a hit or hand
+/// out a [`Ticket`].
 pub struct Call<R, P, B> {
     handle: &'static CacheHandle,
     mode: Mode,
     backend: B,
-    config: fn() -> Config,
     _policy: PhantomData<fn(P) -> R>,
 }
 
 impl<R, P, B> Call<R, P, B> {
     /// The call.
     #[inline]
-    pub fn new(
-        handle: &'static CacheHandle,
-        mode: Mode,
-        _policy: P,
-        backend: B,
-        config: fn() -> Config,
-    ) -> Self {
+    pub fn new(handle: &'static CacheHandle, mode: Mode, _policy: P, backend: B) -> Self {
         Call {
             handle,
             mode,
             backend,
-            config,
             _policy: PhantomData,
+        }
+    }
+}
+
+/// What generated code calls on a function's handle (`f_cache()`): the short forms of the
+/// calls of a function whose entries live in memory, and [`Site::call`] for the others.
+/// Brought into scope by the generated `use`, with the key and policy choices.
+pub trait Site {
+    /// A call in `mode`, with the `policy` and `backend` of the function.
+    fn call<R, P, B>(self, mode: Mode, policy: P, backend: B) -> Call<R, P, B>;
+
+    /// [`Call::lookup`] of a function whose entries live in memory.
+    #[inline]
+    fn lookup<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        Self: Sized,
+        V: Clone + Send + Sync + 'static,
+        P: Policy<R, Stored = V>,
+        L: KeyRef,
+    {
+        self.call(Mode::Lookup, policy, Memory).lookup(key)
+    }
+
+    /// `refresh_f`: [`Site::lookup`] that always runs the body.
+    #[inline]
+    fn refresh<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    where
+        Self: Sized,
+        V: Clone + Send + Sync + 'static,
+        P: Policy<R, Stored = V>,
+        L: KeyRef,
+    {
+        self.call(Mode::Refresh, policy, Memory).lookup(key)
+    }
+
+    /// [`Call::lookup_async`] of a function whose entries live in memory.
+    #[inline]
+    fn lookup_async<R, V, P, L>(
+        self,
+        policy: P,
+        key: L,
+    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V>>>
+    where
+        Self: Sized,
+        V: Clone + Send + Sync + 'static,
+        P: Policy<R, Stored = V>,
+        L: KeyRef,
+    {
+        self.call(Mode::Lookup, policy, Memory).lookup_async(key)
+    }
+
+    /// The `async` form of [`Site::refresh`].
+    #[inline]
+    fn refresh_async<R, V, P, L>(
+        self,
+        policy: P,
+        key: L,
+    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V>>>
+    where
+        Self: Sized,
+        V: Clone + Send + Sync + 'static,
+        P: Policy<R, Stored = V>,
+        L: KeyRef,
+    {
+        self.call(Mode::Refresh, policy, Memory).lookup_async(key)
+    }
+
+    /// `invalidate_f` of a function whose entries live in memory.
+    fn invalidate<R, P: Policy<R>, L: KeyRef>(self, policy: P, key: L) -> bool;
+}
+
+impl Site for &'static CacheHandle {
+    #[inline]
+    fn call<R, P, B>(self, mode: Mode, policy: P, backend: B) -> Call<R, P, B> {
+        Call::new(self, mode, policy, backend)
+    }
+
+    #[inline]
+    fn invalidate<R, P: Policy<R>, L: KeyRef>(self, policy: P, key: L) -> bool {
+        invalidate(self, policy, Memory, key)
+    }
+}
+
+impl<R, V, P, K> Lookup<R, Ticket<R, P, K, V>>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    /// On a miss, labels the entry the run stores with `tags()` (computed on a miss only).
+    #[inline]
+    #[must_use]
+    pub fn tags<T: Tags>(mut self, tags: impl FnOnce() -> T) -> Self {
+        if let Lookup::Miss(ticket) = &mut self {
+            ticket.set_tags(tags().into_tags());
+        }
+        self
+    }
+
+    /// The answer: a hit's value, or on a miss the result of `body`, run under the ticket
+    /// ([`Ticket::run`]) and stored.
+    // Forced in optimised builds only: a debug build compiles faster without it.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn run(self, body: impl FnOnce() -> R) -> R {
+        match self {
+            Lookup::Hit(v) => v,
+            Lookup::Miss(ticket) => ticket.run(never, body),
+        }
+    }
+
+    /// [`Lookup::run`], where a result that `unless` returns true for is not stored.
+    #[inline]
+    pub fn run_unless(self, unless: impl FnOnce(&R) -> bool, body: impl FnOnce() -> R) -> R {
+        match self {
+            Lookup::Hit(v) => v,
+            Lookup::Miss(ticket) => ticket.run(unless, body),
+        }
+    }
+
+    /// The `async` form of [`Lookup::run`].
+    pub async fn run_async(self, body: impl Future<Output = R>) -> R {
+        match self {
+            Lookup::Hit(v) => v,
+            Lookup::Miss(ticket) => ticket.run_async(never, body).await,
+        }
+    }
+
+    /// The `async` form of [`Lookup::run_unless`].
+    pub async fn run_unless_async(
+        self,
+        unless: impl FnOnce(&R) -> bool,
+        body: impl Future<Output = R>,
+    ) -> R {
+        match self {
+            Lookup::Hit(v) => v,
+            Lookup::Miss(ticket) => ticket.run_async(unless, body).await,
         }
     }
 }
@@ -157,7 +289,7 @@ where
             None
         } else {
             self.handle
-                .cache::<L::Owned, V, B>(self.backend, self.config)
+                .cache::<L::Owned, V, B>(self.backend, self.handle.config())
         };
         let Some(cache) = cache else {
             return Start::Answer(Lookup::Miss(Ticket::uncached()));
@@ -339,10 +471,9 @@ where
 fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
     handle: &'static CacheHandle,
     backend: B,
-    config: fn() -> Config,
 ) -> Option<&'static Cache<K, V>> {
     if B::REMOTE {
-        handle.cache::<K, V, B>(backend, config)
+        handle.cache::<K, V, B>(backend, handle.config())
     } else {
         handle.existing_cache::<K, V>()
     }
@@ -354,10 +485,9 @@ pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
     handle: &'static CacheHandle,
     _policy: P,
     backend: B,
-    config: fn() -> Config,
     key: L,
 ) -> bool {
-    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend, config)
+    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend)
         .is_some_and(|c| c.invalidate(&key))
 }
 
@@ -367,7 +497,6 @@ pub async fn invalidate_async<R, V, P, B, L>(
     handle: &'static CacheHandle,
     _policy: P,
     backend: B,
-    config: fn() -> Config,
     key: L,
 ) -> bool
 where
@@ -378,7 +507,7 @@ where
     B: Backend<L::Owned, V>,
     L: KeyRef,
 {
-    match cache_to_invalidate::<L::Owned, V, B>(handle, backend, config) {
+    match cache_to_invalidate::<L::Owned, V, B>(handle, backend) {
         Some(c) => c.invalidate_async(&key).await,
         None => false,
     }
