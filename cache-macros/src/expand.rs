@@ -299,14 +299,17 @@ impl<'f, 'a> Gen<'f, 'a> {
         // from the first one point at the same place.
         let ret_span = keys::ret_span(self.func);
         let unless = self.args.unless.value.as_ref();
+        // A sync body is a function pointer and its arguments: `run` is compiled once per
+        // signature, not once per function as it would be for a closure.
+        let (pattern, args, call) = self.worker_with_args();
         let run = match (is_async, unless) {
             (false, None) => {
                 let run = Ident::new("run", ret_span);
-                quote!(#lookup_var.#run(move || #body))
+                quote!(#lookup_var.#run(|#pattern| #call, #args))
             }
             (false, Some(unless)) => {
                 let run = Ident::new("run_unless", ret_span);
-                quote!(#lookup_var.#run(#unless, move || #body))
+                quote!(#lookup_var.#run(#unless, |#pattern| #call, #args))
             }
             (true, None) => {
                 let run = Ident::new("run_async", ret_span);
@@ -458,6 +461,40 @@ impl<'f, 'a> Gen<'f, 'a> {
         } else {
             call
         }
+    }
+
+    /// The worker as a non-capturing closure of one tuple (a function pointer to the
+    /// runtime), and that tuple: `|(__memocache_self, a, b)| worker(__memocache_self, a, b)`
+    /// and `(self, a, b)`.
+    fn worker_with_args(&self) -> (TokenStream, TokenStream, TokenStream) {
+        let worker = sibling(&self.worker);
+        let path = if self.func.in_impl {
+            quote!(Self::#worker)
+        } else {
+            quote!(#worker)
+        };
+        let this = Ident::new("__memocache_self", Span::mixed_site());
+        let (bound, passed) = match self.func.receiver {
+            Some(r) => {
+                let token = &r.self_token;
+                (Some(quote!(#this,)), Some(quote!(#token,)))
+            }
+            None => (None, None),
+        };
+        let args: Vec<Ident> = (self.func.params.iter())
+            .filter_map(|p| p.ident.map(forwarded))
+            .collect();
+        let call = quote!(#path(#bound #(#args),*));
+        let call = if self.func.item.sig.unsafety.is_some() {
+            quote!(unsafe { #call })
+        } else {
+            call
+        };
+        (
+            quote!((#bound #(#args,)*)),
+            quote!((#passed #(#args,)*)),
+            call,
+        )
     }
 
     /// The receiver and parameters without `mut` bindings or attributes: the signature of

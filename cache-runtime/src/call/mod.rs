@@ -5,7 +5,7 @@
 //! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
 //! allocates nothing) and has ended by the time the body takes them by value. Generated code
 //! reaches them through [`Site`], on the function's handle: `f_cache().lookup(policy, key)`,
-//! then `.run(move || worker(args))` on what it found ([`Lookup::run`]: a hit's value, or the
+//! then `.run(|(a, b)| worker(a, b), (a, b))` on what it found ([`Lookup::run`]: a hit's value, or the
 //! body run under the ticket).
 //!
 //! Files: this one (the lookups), [`ticket`] (running the body, the remote tier's turn),
@@ -86,7 +86,10 @@ pub trait Site {
     fn call<R, P, B>(self, mode: Mode, policy: P, backend: B) -> Call<R, P, B>;
 
     /// [`Call::lookup`] of a function whose entries live in memory.
-    #[inline]
+    // Forced in optimised builds only, as `Call::lookup`: a hit is this, the copy's probe,
+    // and `Lookup::run`'s match, in the caller.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn lookup<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
     where
         Self: Sized,
@@ -98,7 +101,6 @@ pub trait Site {
     }
 
     /// `refresh_f`: [`Site::lookup`] that always runs the body.
-    #[inline]
     fn refresh<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
     where
         Self: Sized,
@@ -146,7 +148,8 @@ pub trait Site {
 }
 
 impl Site for &'static CacheHandle {
-    #[inline]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn call<R, P, B>(self, mode: Mode, policy: P, backend: B) -> Call<R, P, B> {
         Call::new(self, mode, policy, backend)
     }
@@ -173,24 +176,24 @@ where
         self
     }
 
-    /// The answer: a hit's value, or on a miss the result of `body`, run under the ticket
-    /// ([`Ticket::run`]) and stored.
+    /// The answer: a hit's value, or on a miss the result of `body(args)`, run under the
+    /// ticket ([`Ticket::call`]) and stored.
     // Forced in optimised builds only: a debug build compiles faster without it.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn run(self, body: impl FnOnce() -> R) -> R {
+    pub fn run<A>(self, body: fn(A) -> R, args: A) -> R {
         match self {
             Lookup::Hit(v) => v,
-            Lookup::Miss(ticket) => ticket.run(never, body),
+            Lookup::Miss(ticket) => ticket.call(never, body, args),
         }
     }
 
     /// [`Lookup::run`], where a result that `unless` returns true for is not stored.
     #[inline]
-    pub fn run_unless(self, unless: impl FnOnce(&R) -> bool, body: impl FnOnce() -> R) -> R {
+    pub fn run_unless<A>(self, unless: impl FnOnce(&R) -> bool, body: fn(A) -> R, args: A) -> R {
         match self {
             Lookup::Hit(v) => v,
-            Lookup::Miss(ticket) => ticket.run(unless, body),
+            Lookup::Miss(ticket) => ticket.call(unless, body, args),
         }
     }
 

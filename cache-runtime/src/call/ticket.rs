@@ -179,16 +179,20 @@ where
     /// Runs `body` (no lock held) and stores what the policy keeps of its result, unless
     /// `unless` says no; returns the result. With a remote tier, its answer comes first: a
     /// remote hit runs no body.
-    ///
-    /// Generic over the body, so instantiated once per cached function: it only calls the
-    /// body between [`Ticket::before`] and [`Ticket::after`], which are instantiated once per
-    /// key and value type.
     #[inline]
-    pub fn run<U: FnOnce(&R) -> bool>(mut self, unless: U, body: impl FnOnce() -> R) -> R {
+    pub fn run<U: FnOnce(&R) -> bool, F: FnOnce() -> R>(self, unless: U, body: F) -> R {
+        self.call(unless, |body| body(), body)
+    }
+
+    /// [`Ticket::run`] of `body(args)`: generated code passes the worker as a function
+    /// pointer, so that this is compiled once per signature (and key, value, `unless`), not
+    /// once per cached function. Never inlined: the hit path it follows stays small.
+    #[inline(never)]
+    pub fn call<U: FnOnce(&R) -> bool, A>(mut self, unless: U, body: fn(A) -> R, args: A) -> R {
         if let Some(v) = self.before() {
             return v;
         }
-        let result = body();
+        let result = body(args);
         let kept = P::keep(&result);
         // `unless` is asked about a value that would be stored, and only then.
         let refused = kept.is_some() && unless(&result);
@@ -214,7 +218,6 @@ where
 
     /// Before the body runs: the tags announced, and the remote tier's answer if it has one
     /// (then the run ends with it, and the body does not run).
-    #[inline(never)]
     fn before(&mut self) -> Option<R> {
         self.announce();
         let tags = self.tags.as_deref().unwrap_or_default();
@@ -281,7 +284,6 @@ where
     }
 
     /// After the body ran: its result handed to the remote tier (if any) and to the store.
-    #[inline(never)]
     fn after(mut self, result: &R, kept: Option<V>, refused: bool) {
         let done = Self::keep(result, kept, refused);
         let tags = self.tags.take();
