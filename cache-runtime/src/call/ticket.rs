@@ -11,7 +11,6 @@ use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::remote::{Fetched, Filled, Lease};
 use crate::store::{Done, Run, Store};
-use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -25,7 +24,7 @@ pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
     /// `None`: run the body and store nothing (a bypass, `MEMOCACHE_DISABLE`, a body that
     /// calls itself with the same key).
     claim: Option<Claim<K, V>>,
-    /// The labels of the entry it stores (see [`Lookup::tags`](super::Lookup::tags)).
+    /// The labels of the entry it stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
     tags: Option<Vec<String>>,
     _result: PhantomData<fn(P) -> R>,
 }
@@ -110,35 +109,6 @@ impl<K: 'static, V: 'static> Drop for RunGuard<K, V> {
                 .abandon(self.hash, run.flight.as_ref(), self.ran_body);
         }
     }
-}
-
-/// Labels for a stored entry: `()` for none, or `[String; N]`.
-pub trait Tags {
-    /// The labels, if any.
-    fn into_tags(self) -> Option<Vec<String>>;
-}
-
-impl Tags for () {
-    fn into_tags(self) -> Option<Vec<String>> {
-        None
-    }
-}
-
-impl<const N: usize> Tags for [String; N] {
-    fn into_tags(self) -> Option<Vec<String>> {
-        (N > 0).then(|| Vec::from(self))
-    }
-}
-
-/// A tag's text.
-pub fn tag<T: Display + ?Sized>(t: &T) -> String {
-    t.to_string()
-}
-
-/// The `unless` of a function that has none: every result may be stored.
-#[must_use]
-pub fn never<R>(_: &R) -> bool {
-    false
 }
 
 impl<R, V, P, K> Ticket<R, P, K, V>
@@ -323,7 +293,7 @@ where
         }
     }
 
-    /// Labels the entry the run stores (see [`Lookup::tags`](super::Lookup::tags)).
+    /// Labels the entry the run stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
     pub(crate) fn set_tags(&mut self, tags: Option<Vec<String>>) {
         self.tags = tags;
     }
