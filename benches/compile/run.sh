@@ -12,7 +12,10 @@
 #               (CARGO_INCREMENTAL=0) so that each rebuild expands and compiles every function;
 #               the median is reported;
 #   check only  the same with `cargo check` (expansion and type checking, no code generation);
-#   clean       everything from nothing (its own empty target dir): dependencies + crate.
+#   clean       everything from nothing (its own empty target dir): dependencies + crate;
+#   expansion   the crate with every macro expanded (rustc's `-Zunpretty=expanded`, on stable
+#               through RUSTC_BOOTSTRAP=1, what `cargo expand` prints), formatted by rustfmt:
+#               its lines, less the plain crate's, per function.
 # Works offline (`--offline`): every crate comes from ~/.cargo/registry. The memocache crate
 # depends on the facade by path: neither the facade's dev-dependencies nor the benchmarks'
 # package (benches/Cargo.toml, where this script lives) are built for it.
@@ -147,10 +150,30 @@ timed_build() {
 
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# Prints the lines of crate $1 expanded and formatted (see the header); the text is left in
+# $OUT/$1.expanded.rs.
+expanded_lines() {
+    local crate=$1 file="$OUT/$1.expanded.rs"
+    if ! (cd "$OUT/$crate" && CARGO_TARGET_DIR="$OUT/target" RUSTC_BOOTSTRAP=1 \
+        cargo rustc --offline --quiet --profile=check -- -Zunpretty=expanded >"$file" \
+        2>"$OUT/$crate.expand.log"); then
+        echo "expansion of $crate failed; see $OUT/$crate.expand.log" >&2
+        exit 1
+    fi
+    rustfmt --edition 2024 "$file"
+    wc -l <"$file"
+}
+
 mkdir -p "$OUT"
 for c in "${CRATES[@]}"; do generate "$c"; done
 echo "compile bench: $N functions per crate, profile $PROFILE, $(nproc) cores, rustc $(rustc --version | cut -d' ' -f2)"
 echo "crates in $OUT"
+
+# Expansion: lines per function over the plain crate.
+declare -A expanded
+for c in "${CRATES[@]}"; do expanded[$c]=$(expanded_lines "$c"); done
+per_fn() { awk -v a="$1" -v b="${expanded[plain]}" -v n="$N" 'BEGIN { printf "%.1f", (a - b) / n }'; }
+echo "  expanded lines (rustfmt): memocache ${expanded[memocache]}, cached ${expanded[cached]}, plain ${expanded[plain]}"
 
 # Crate only: dependencies built once in a shared target dir, then non-incremental rebuilds.
 export CARGO_INCREMENTAL=0
@@ -188,23 +211,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 
 echo
-echo "| crate | crate only: build (s) | over plain (s) | crate only: check (s) | over plain (s) | clean build (s) |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| crate | crate only: build (s) | over plain (s) | crate only: check (s) | over plain (s) | clean build (s) | expanded lines per function |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for c in "${CRATES[@]}"; do
     echo "| $c | ${crate_only[$c]} | $(minus "${crate_only[$c]}" "${crate_only[plain]}") |" \
-        "${check_only[$c]} | $(minus "${check_only[$c]}" "${check_only[plain]}") | ${clean[$c]} |"
+        "${check_only[$c]} | $(minus "${check_only[$c]}" "${check_only[plain]}") | ${clean[$c]} |" \
+        "$(per_fn "${expanded[$c]}") |"
 done
-echo "(crate only: median of $RUNS non-incremental rebuilds after touch, dependencies built)"
+echo "(crate only: median of $RUNS non-incremental rebuilds after touch, dependencies built;"
+echo " expanded lines per function: the crate expanded and formatted by rustfmt, less the plain crate, / $N)"
 echo
 echo "memocache / cached: crate only $(ratio "${crate_only[memocache]}" "${crate_only[cached]}"), \
 over plain $(ratio "$(minus "${crate_only[memocache]}" "${crate_only[plain]}")" \
 "$(minus "${crate_only[cached]}" "${crate_only[plain]}")"), check $(ratio "${check_only[memocache]}" \
-"${check_only[cached]}"), clean $(ratio "${clean[memocache]}" "${clean[cached]}")"
+"${check_only[cached]}"), clean $(ratio "${clean[memocache]}" "${clean[cached]}"), \
+expanded lines per function $(per_fn "${expanded[memocache]}") against $(per_fn "${expanded[cached]}")"
 
 {
     echo "{"
     for c in "${CRATES[@]}"; do
-        echo "  \"$c\": {\"crate_only_s\": ${crate_only[$c]}, \"check_only_s\": ${check_only[$c]}, \"clean_s\": ${clean[$c]}},"
+        echo "  \"$c\": {\"crate_only_s\": ${crate_only[$c]}, \"check_only_s\": ${check_only[$c]}, \"clean_s\": ${clean[$c]}, \"expanded_lines\": ${expanded[$c]}, \"expanded_lines_per_fn\": $(per_fn "${expanded[$c]}")},"
     done
     echo "  \"runs\": $RUNS, \"profile\": \"$PROFILE\", \"functions\": $N"
     echo "}"

@@ -17,37 +17,32 @@ pub enum Generated {
 
 /// Every lint the expansion allows, and on which item: the one place to look.
 ///
-/// Only lints about the generated signatures, never about the body (which lives in the
-/// worker): the user keeps every warning their own code deserves.
+/// On the worker, only lints about the generated signature, never about the body: the user
+/// keeps every warning their own code deserves. The helpers are the expansion's own code;
+/// the user's words in them (a `key`, `tags`, `unless`) are also in the cached function,
+/// which allows nothing, so that `clippy::pedantic` as a group is theirs to drop. (Each
+/// attribute is short enough for rustfmt to keep on one line: the expansion is counted.)
 pub fn allows(item: Generated) -> TokenStream {
-    let common = quote! {
-        // Helpers the user does not call are not dead code they wrote.
-        dead_code,
-        // The helpers take the parameters as the cached function does, by value or not.
-        clippy::needless_pass_by_value,
-        clippy::trivially_copy_pass_by_ref,
-        clippy::ref_option,
-        // The helpers of an `async fn` are `async` whether they await or not, so that a
-        // later move to a remote store changes no call site.
-        clippy::unused_async,
-        // `invalidate_*` returns whether an entry was there; ignoring it is fine.
-        clippy::must_use_candidate,
-        // The user documents errors on the function, not on each helper.
-        clippy::missing_errors_doc,
-    };
     match item {
-        // The worker is the user's function under a private name: lints that only fire on
-        // private functions would fire on it and not on what the user wrote.
-        Generated::Worker => quote!(#[allow(
-            #common
-            clippy::too_many_arguments,
-            clippy::unnecessary_wraps,
-            clippy::unused_self,
-        )]),
+        // The worker is the user's function under a private name: lints that spare exported
+        // functions would fire on it and not on what the user wrote (it takes the parameters
+        // as the function does, by value or not, returns what it returns, is `async` when it
+        // is). `dead_code`: it is only called from the function, which may be unused itself.
+        Generated::Worker => quote! {
+            #[allow(dead_code, clippy::too_many_arguments, clippy::unnecessary_wraps)]
+            #[allow(clippy::needless_pass_by_value, clippy::trivially_copy_pass_by_ref)]
+            #[allow(clippy::unused_async, clippy::ref_option, clippy::unused_self)]
+        },
         // `key = ...` may mention a name that is not a read of a parameter (a field of
         // the same name in a struct literal, say); it is then taken and not used.
-        Generated::Invalidate => quote!(#[allow(#common unused_variables)]),
-        Generated::Helper => quote!(#[allow(#common)]),
+        Generated::Invalidate => quote!(#[allow(dead_code, unused_variables, clippy::pedantic)]),
+        // Helpers the user does not call are not dead code they wrote; the helpers of an
+        // `async fn` are `async` whether they await or not (`clippy::unused_async`), so that
+        // a later move to a remote store changes no call site; they take the parameters as
+        // the function does (`clippy::needless_pass_by_value`, ...); `invalidate_*`'s
+        // answer may be ignored (`clippy::must_use_candidate`); the user documents errors
+        // on the function (`clippy::missing_errors_doc`).
+        Generated::Helper => quote!(#[allow(dead_code, clippy::pedantic)]),
     }
 }
 

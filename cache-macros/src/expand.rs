@@ -8,26 +8,31 @@
 //! Output (paths shortened; `P` is `::memocache::__private`):
 //! ```text
 //! pub fn price(symbol: &str, day: u32) -> Result<f64, Error> {
-//!     let ticket = match P::lookup(price_cache(), P::Mode::Lookup, P::OkOnly, || P::Config::new().ttl(..), (symbol, &day)) {
-//!         P::Lookup::Hit(v) => return v,
-//!         P::Lookup::Miss(t) => t,
-//!     };
-//!     ticket.run((), P::never, move || __memocache_price(symbol, day))
+//!     use P::{KeyChoice as _, Site as _, ValueChoice as _};
+//!     let t = price_cache().lookup(P::OkOf::<R>.policy(), (symbol, &day));
+//!     t.run(move || __memocache_price(symbol, day))
 //! }
 //! fn __memocache_price(symbol: &str, day: u32) -> Result<f64, Error> { BODY }
-//! pub fn invalidate_price(symbol: &str, day: u32) -> bool { P::invalidate::<R, _, _>(price_cache(), P::OkOnly, (symbol, &day)) }
-//! pub fn invalidate_all_price() { P::invalidate_all(price_cache(), P::Memory); }
-//! pub fn refresh_price(symbol: &str, day: u32) -> Result<f64, Error> { /* as price, with P::Mode::Refresh */ }
-//! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::new_handle(..); &HANDLE }
+//! pub fn invalidate_price(symbol: &str, day: u32) -> bool { price_cache().invalidate::<R, _, _>(policy, (symbol, &day)) }
+//! pub fn invalidate_all_price() { price_cache().clear(); }
+//! pub fn refresh_price(symbol: &str, day: u32) -> Result<f64, Error> { /* as price, with `.refresh(..)` */ }
+//! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::new_handle(name, || P::Config::new().ttl(..)); &HANDLE }
 //! ```
 //! The body appears once, in the worker: the user's function under a hidden name, so
-//! `return`, `?` and `mut` bindings mean what they meant. An `async fn` is the same with
-//! `lookup_async(..).await` and `run_async(.., worker(..)).await`. The key and the policy
-//! are written by `keys` (`(&&&&KeyPart(symbol)).part()`, shortened above).
+//! `return`, `?` and `mut` bindings mean what they meant. The lookup answers a hit's value or
+//! runs the worker under its ticket (`Lookup::run`). An `async fn` is the same with
+//! `lookup_async(..).await` and `run_async(worker(..)).await`; a function whose entries are
+//! not only in memory (`redis`), or whose stale entries refresh in the background, calls
+//! `price_cache().call(mode, policy, backend).lookup..(..)`. The store's settings are built
+//! once, in the handle's `static`. The key and the policy are written by `keys`
+//! (`(&&&&KeyPart(symbol)).part()`, shortened above). Every generic runtime function the
+//! expansion calls is generic over the key and value types, and over the body's closure
+//! only where it must call it (`Ticket::run`, a few lines): what a miss does is compiled
+//! once per key and value type, not once per function.
 //!
 //! In an `impl` block or a trait the same items are associated functions called through
 //! `Self::`, and the cache is per `Self` type: the function, `refresh_f` and `f_cache` each
-//! hold a `static SelfCaches` and call `.handle::<Self>()` (see the runtime's
+//! hold a `static SelfCaches` and call `.handle::<Self>(config)` (see the runtime's
 //! `per_self.rs`). Each has its own because in a trait's default method the function itself
 //! must stay callable through `dyn Trait`, so it cannot call helpers that are
 //! `where Self: Sized` (which they are, to keep the trait dyn-compatible: an associated
@@ -38,17 +43,16 @@ use crate::args::Args;
 use crate::attrs::{Generated, allows, split_attrs};
 use crate::keys;
 use crate::model::{Function, Param, Place};
-use crate::signature::{
-    HelperNames, forwarded, invalidate_generics, plain_param, plain_receiver, sibling,
-};
+use crate::signature::{HelperNames, invalidate_generics, plain_param, plain_receiver};
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::Ident;
 use syn::ext::IdentExt;
 
 mod handles;
 mod settings;
 mod stale;
+mod worker;
 
 /// What an expansion puts where: `here` replaces the function; `helpers` goes to an inherent
 /// `impl` of the type when the function is in a trait `impl` (`Place::TraitImpl`), and is
@@ -191,118 +195,86 @@ impl<'f, 'a> Gen<'f, 'a> {
         }
     }
 
-    /// The user's function under a hidden name: the body, exactly as written, in a
-    /// function of its own, so that `return`, `?` and the parameters' `mut` mean what they
-    /// meant, and the body is compiled once for the cached function and `refresh_f`.
-    fn worker(&self) -> TokenStream {
-        let shared = &self.shared_attrs;
-        let allows = allows(Generated::Worker);
-        let sig = &self.func.item.sig;
-        let (asyncness, unsafety, worker) = (&sig.asyncness, &sig.unsafety, &self.worker);
-        let generics = &sig.generics;
-        let where_clause = &sig.generics.where_clause;
-        let receiver = self.func.receiver.map(|r| quote!(#r,));
-        // A parameter the body does not seem to read (only the key does) is "used" by a
-        // `let _`: if the guess is wrong, the body still compiles.
-        let mut unread = Vec::new();
-        let params: Vec<TokenStream> = (self.func.params.iter())
-            .map(|p| match p.ident {
-                Some(ident) if !self.func.body_reads(p) => {
-                    let (attrs, ty) = (&p.arg.attrs, &p.arg.ty);
-                    let name = forwarded(ident);
-                    unread.push(quote!(let _ = &#name;));
-                    quote!(#(#attrs)* #ident: #ty)
-                }
-                _ => p.arg.to_token_stream(),
-            })
-            .collect();
-        let inputs = quote!(#receiver #(#params),*);
-        let output = &sig.output;
-        let body = &self.func.item.block;
-        let block = if unread.is_empty() {
-            body.to_token_stream()
-        } else {
-            let stmts = &body.stmts;
-            let mut group = proc_macro2::Group::new(
-                proc_macro2::Delimiter::Brace,
-                quote!(#(#unread)* #(#stmts)*),
-            );
-            group.set_span(body.brace_token.span.join());
-            group.into_token_stream()
-        };
-        quote! {
-            #(#shared)*
-            #[doc(hidden)]
-            #[inline]
-            #allows
-            #asyncness #unsafety fn #worker #generics (#inputs) #output
-            #where_clause
-            #block
-        }
-    }
-
-    /// The cached call: look the key up; on a hit return the value, on a miss run the
-    /// worker with the ticket. `refresh` always runs the worker (for `refresh_f`).
+    /// The cached call: look the key up; the answer is a hit's value, or on a miss what the
+    /// worker returns, run under the lookup's ticket. `refresh` always runs the worker (for
+    /// `refresh_f`).
     fn cached_call(&self, refresh: bool) -> TokenStream {
         let (site, cache) = self.own_handle();
-        let mode = if refresh {
-            quote!(::memocache::__private::Mode::Refresh)
-        } else {
-            quote!(::memocache::__private::Mode::Lookup)
-        };
-        let uses = keys::uses();
+        let uses = keys::uses(self.func, self.args, true);
         let policy = keys::policy(self.func, self.args);
-        let config = self.config();
         let key = keys::key(self.func, self.args);
-        let tags = self.tags();
-        let unless = match &self.args.unless.value {
-            Some(expr) => expr.to_token_stream(),
-            None => quote!(::memocache::__private::never),
-        };
-        let ticket = Ident::new("__memocache_ticket", Span::mixed_site());
-        let hit = Ident::new("__memocache_v", Span::mixed_site());
-        let miss = Ident::new("__memocache_t", Span::mixed_site());
-        let backend = self.backend();
-        let call =
-            quote!(::memocache::__private::Call::new(#cache, #mode, #policy, #backend, #config));
+        let lookup_var = Ident::new("__memocache_t", Span::mixed_site());
         let background = if refresh {
             None
         } else {
             self.background_refresh()
         };
+        let is_async = self.func.is_async();
+        // The short form for entries in memory (`f_cache().lookup(..)`); the general one
+        // names the mode and the backend (`f_cache().call(mode, policy, backend)..`).
+        let lookup = if self.args.redis.span.is_none() && background.is_none() {
+            let method = match (refresh, is_async) {
+                (false, false) => "lookup",
+                (true, false) => "refresh",
+                (false, true) => "lookup_async",
+                (true, true) => "refresh_async",
+            };
+            let method = Ident::new(method, Span::call_site());
+            quote!(#cache.#method(#policy, #key))
+        } else {
+            let mode = if refresh {
+                quote!(::memocache::__private::Mode::Refresh)
+            } else {
+                quote!(::memocache::__private::Mode::Lookup)
+            };
+            let backend = self.backend();
+            let call = quote!(#cache.call(#mode, #policy, #backend));
+            match (is_async, background) {
+                (false, None) => quote!(#call.lookup(#key)),
+                (false, Some(refresh)) => quote!(#call.lookup_stale(#key, #refresh)),
+                (true, None) => quote!(#call.lookup_async(#key)),
+                (true, Some(refresh)) => quote!(#call.lookup_stale_async(#key, #refresh)),
+            }
+        };
+        let lookup = if is_async {
+            quote!(#lookup.await)
+        } else {
+            lookup
+        };
+        let lookup = match self.tags() {
+            Some(tags) => quote!(#lookup.tags(|| #tags)),
+            None => lookup,
+        };
         let body = self.call_worker();
         // Spanned at the return type too: when it cannot be stored, the errors that follow
         // from the first one point at the same place.
         let ret_span = keys::ret_span(self.func);
-        let (lookup, run) = if self.func.is_async() {
-            let run_async = Ident::new("run_async", ret_span);
-            let lookup = match background {
-                Some(refresh) => {
-                    quote!(#call.lookup_stale_async(#key, #refresh))
-                }
-                None => quote!(#call.lookup_async(#key)),
-            };
-            (
-                quote!(#lookup.await),
-                quote!(#ticket.#run_async(#tags, #unless, #body).await),
-            )
-        } else {
-            let run = Ident::new("run", ret_span);
-            let lookup = match background {
-                Some(refresh) => {
-                    quote!(#call.lookup_stale(#key, #refresh))
-                }
-                None => quote!(#call.lookup(#key)),
-            };
-            (lookup, quote!(#ticket.#run(#tags, #unless, move || #body)))
+        let unless = self.args.unless.value.as_ref();
+        // A sync body is a function pointer and its arguments: `run` is compiled once per
+        // signature, not once per function as it would be for a closure.
+        let (pattern, args, call) = self.worker_with_args();
+        let run = match (is_async, unless) {
+            (false, None) => {
+                let run = Ident::new("run", ret_span);
+                quote!(#lookup_var.#run(|#pattern| #call, #args))
+            }
+            (false, Some(unless)) => {
+                let run = Ident::new("run_unless", ret_span);
+                quote!(#lookup_var.#run(#unless, |#pattern| #call, #args))
+            }
+            (true, None) => {
+                let run = Ident::new("run_async", ret_span);
+                quote!(#lookup_var.#run(#body).await)
+            }
+            (true, Some(unless)) => {
+                let run = Ident::new("run_unless_async", ret_span);
+                quote!(#lookup_var.#run(#unless, #body).await)
+            }
         };
         quote! {
             #site
             #uses
-            let #ticket = match #lookup {
-                ::memocache::__private::Lookup::Hit(#hit) => return #hit,
-                ::memocache::__private::Lookup::Miss(#miss) => #miss,
-            };
+            let #lookup_var = #lookup;
             #run
         }
     }
@@ -325,20 +297,24 @@ impl<'f, 'a> Gen<'f, 'a> {
         let where_clause = self.helper_where(false, true, &kept);
         let ret = keys::ret(self.func);
         let cache = self.cache_call();
-        let uses = keys::uses();
+        let short = self.args.redis.span.is_none() && !self.func.is_async();
+        let uses = keys::uses(self.func, self.args, short);
         let policy = keys::policy(self.func, self.args);
         let key = keys::key(self.func, self.args);
-        let backend = self.backend();
-        let config = self.config();
         let ret_span = keys::ret_span(self.func);
         // The helpers of an `async fn` are `async` all the way down: a remote store is
         // awaited, not blocked on.
-        let call = if self.func.is_async() {
+        let call = if short {
+            let invalidate = Ident::new("invalidate", ret_span);
+            quote!(#cache.#invalidate::<#ret, _, _>(#policy, #key))
+        } else if self.func.is_async() {
+            let backend = self.backend();
             let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate_async);
-            quote!(#invalidate::<#ret, _, _, _, _>(#cache, #policy, #backend, #config, #key).await)
+            quote!(#invalidate::<#ret, _, _, _, _>(#cache, #policy, #backend, #key).await)
         } else {
+            let backend = self.backend();
             let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate);
-            quote!(#invalidate::<#ret, _, _, _>(#cache, #policy, #backend, #config, #key))
+            quote!(#invalidate::<#ret, _, _, _>(#cache, #policy, #backend, #key))
         };
         quote! {
             #head
@@ -357,11 +333,17 @@ impl<'f, 'a> Gen<'f, 'a> {
         let name = &self.invalidate_all;
         let cache = self.cache_call();
         let where_clause = self.helper_where(false, true, &[]);
-        let backend = self.backend();
-        let clear = if self.func.is_async() {
-            quote!(::memocache::__private::invalidate_all_async(#cache, #backend).await;)
+        // In memory, the handle's `clear` is all there is to it; a remote store also drops
+        // the entries of processes before this one's first call.
+        let clear = if self.args.redis.span.is_none() {
+            quote!(#cache.clear();)
         } else {
-            quote!(::memocache::__private::invalidate_all(#cache, #backend);)
+            let backend = self.backend();
+            if self.func.is_async() {
+                quote!(::memocache::__private::invalidate_all_async(#cache, #backend).await;)
+            } else {
+                quote!(::memocache::__private::invalidate_all(#cache, #backend);)
+            }
         };
         quote! {
             #head
@@ -404,32 +386,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         let doc = doc.replace("{}", &self.link);
         let vis = &self.func.item.vis;
         quote!(#(#shared)* #[doc = #doc] #allows #vis)
-    }
-
-    /// `worker(self, a, b)`, through `Self::` in an impl, in `unsafe` as the function
-    /// is; not awaited.
-    fn call_worker(&self) -> TokenStream {
-        let worker = sibling(&self.worker);
-        let path = if self.func.in_impl {
-            quote!(Self::#worker)
-        } else {
-            quote!(#worker)
-        };
-        let receiver = self.func.receiver.map(|r| {
-            let this = &r.self_token;
-            quote!(#this,)
-        });
-        let args = self
-            .func
-            .params
-            .iter()
-            .filter_map(|p| p.ident.map(forwarded));
-        let call = quote!(#path(#receiver #(#args),*));
-        if self.func.item.sig.unsafety.is_some() {
-            quote!(unsafe { #call })
-        } else {
-            call
-        }
     }
 
     /// The receiver and parameters without `mut` bindings or attributes: the signature of

@@ -121,7 +121,8 @@ fn stubs(func: &Function) -> TokenStream {
         #cfgs
         #quiet
         #vis fn #cache() -> &'static ::memocache::CacheHandle #sized_only {
-            static #handle: ::memocache::CacheHandle = ::memocache::__private::new_handle("");
+            static #handle: ::memocache::CacheHandle =
+                ::memocache::__private::new_handle("", ::memocache::__private::Config::new);
             &#handle
         }
     }

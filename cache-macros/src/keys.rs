@@ -22,12 +22,26 @@ use syn::spanned::Spanned;
 /// trait for tuples of up to 12. A longer tuple is one part (and must be a key type).
 const MAX_TUPLE: usize = 12;
 
-/// The `use` that puts the choosing traits in scope, in each function that builds a key or
-/// a policy.
-pub fn uses() -> TokenStream {
-    quote! {
-        #[allow(unused_imports)]
-        use ::memocache::__private::{KeyChoice as _, ValueChoice as _};
+/// The `use` that puts the choosing traits in scope, in each function that builds a key and
+/// a policy, and the handle's calls where `site` (each only where it is used: no lint to
+/// allow).
+pub fn uses(func: &Function, args: &Args, site: bool) -> TokenStream {
+    let key = has_parts(func, args).then(|| quote!(KeyChoice as _,));
+    let site = site.then(|| quote!(Site as _,));
+    quote!(use ::memocache::__private::{#key #site ValueChoice as _};)
+}
+
+/// Whether the key has a part to choose the form of (`()` and `key = ()` have none).
+fn has_parts(func: &Function, args: &Args) -> bool {
+    fn expr_has_parts(expr: &Expr) -> bool {
+        match peel(expr) {
+            Expr::Tuple(t) if t.elems.len() <= MAX_TUPLE => t.elems.iter().any(expr_has_parts),
+            _ => true,
+        }
+    }
+    match &args.key.value {
+        Some(expr) => expr_has_parts(expr),
+        None => func.params.iter().any(|p| p.ident.is_some()),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct CacheHandle {
     /// What [`CacheHandle::clear`] does where this process has no cache yet: the backend's
     /// remote entries of the function are dropped all the same.
     wipe: fn(&'static str),
+    /// The settings of the function's caches, built when one is made.
+    config: fn() -> Config,
 }
 
 /// The `wipe` of a handle whose backend has no remote store.
@@ -67,14 +69,32 @@ static DISABLED: LazyLock<bool> = LazyLock::new(|| {
 });
 
 impl CacheHandle {
+    /// A handle whose caches have the default settings.
+    #[cfg(all(test, shuttle))]
     pub(crate) const fn new(name: &'static str, wipe: fn(&'static str)) -> Self {
+        Self::with_config(name, wipe, Config::new)
+    }
+
+    /// A handle whose caches are made with the settings `config()`.
+    pub(crate) const fn with_config(
+        name: &'static str,
+        wipe: fn(&'static str),
+        config: fn() -> Config,
+    ) -> Self {
         CacheHandle {
             name,
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
             copies: AtomicUsize::new(usize::MAX),
             wipe,
+            config,
         }
+    }
+
+    /// What the function's caches are made with.
+    #[inline]
+    pub(crate) fn config(&self) -> fn() -> Config {
+        self.config
     }
 
     /// The cache's name: the `name` option, else the function's path (`<Self type>::f` for

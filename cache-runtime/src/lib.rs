@@ -26,7 +26,7 @@
 //!
 //! | layer | files | what |
 //! |---|---|---|
-//! | calls | `call/` (`mod.rs` lookups, `ticket.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
+//! | calls | `call/` (`mod.rs` lookups, `site.rs`, `ticket.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
 //! | caches | `handle.rs`, `per_self.rs`, `ongoing.rs`, `cache.rs`, `backend.rs`, `remote.rs` | the registry, a handle per function (per `Self` type in an `impl`), a cache = the store + a remote tier, the backend seam; `redis/` (feature) |
 //! | store | `store/` (`mod.rs`, `shard.rs`, `order.rs`, `expiry.rs`), `flight.rs`, `copies.rs`, `tags.rs` | in-memory entries, flights, per-thread copies, tag index; nothing of calls or remote tiers |
 //! | leaves | `sync.rs`, `layout.rs`, `clock.rs`, `key.rs`, `policy.rs`, `config.rs`, `stats.rs`, `bypass.rs` | primitives, keys, what is stored, settings, counters |
@@ -100,7 +100,7 @@ pub mod testing {
 pub mod __private {
     pub use crate::backend::{Backend, Memory, Wipe};
     pub use crate::call::{
-        Call, Lookup, Mode, Tags, Ticket, invalidate, invalidate_all, invalidate_all_async,
+        Call, Lookup, Mode, Site, Tags, Ticket, invalidate, invalidate_all, invalidate_all_async,
         invalidate_async, never, tag,
     };
     pub use crate::config::Config;
@@ -115,16 +115,20 @@ pub mod __private {
     pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Lease, Remote};
 
-    /// A cache handle for a `static` (see [`CacheHandle`]).
+    /// A cache handle for a `static` (see [`CacheHandle`]), its cache made with the
+    /// settings `config()`.
     #[must_use]
-    pub const fn new_handle(name: &'static str) -> CacheHandle {
-        CacheHandle::new(name, crate::handle::no_wipe)
+    pub const fn new_handle(name: &'static str, config: fn() -> Config) -> CacheHandle {
+        CacheHandle::with_config(name, crate::handle::no_wipe, config)
     }
 
     /// A cache handle for a `static` of a function whose entries live in backend `B`: its
     /// `clear` reaches `B`'s remote store even before the function's first call.
     #[must_use]
-    pub const fn new_backed_handle<B: Wipe + Default>(name: &'static str) -> CacheHandle {
-        CacheHandle::new(name, crate::handle::wipe_of::<B>)
+    pub const fn new_backed_handle<B: Wipe + Default>(
+        name: &'static str,
+        config: fn() -> Config,
+    ) -> CacheHandle {
+        CacheHandle::with_config(name, crate::handle::wipe_of::<B>, config)
     }
 }

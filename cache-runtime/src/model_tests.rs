@@ -63,13 +63,13 @@ fn sharded() -> Config {
 }
 
 /// `f(k)` as generated code calls it; the body reads the source, yields, and may panic.
-fn call(handle: &'static CacheHandle, config: fn() -> Config, world: &World, panics: bool) -> u64 {
+fn call(handle: &'static CacheHandle, _config: fn() -> Config, world: &World, panics: bool) -> u64 {
     let ticket: Ticket<u64, Plain, u64, u64> =
-        match Call::new(handle, Mode::Lookup, Plain, Memory, config).lookup(&7_u64) {
+        match Call::new(handle, Mode::Lookup, Plain, Memory).lookup(&7_u64) {
             Lookup::Hit(v) => return v,
             Lookup::Miss(t) => t,
         };
-    ticket.run((), never, || {
+    ticket.run(never, || {
         world.runs.fetch_add(1, SeqCst);
         let v = world.source.load(SeqCst);
         thread::yield_now();
@@ -81,7 +81,7 @@ fn call(handle: &'static CacheHandle, config: fn() -> Config, world: &World, pan
 /// A write: the source changes, the key is invalidated, and the new version is published.
 fn write(handle: &'static CacheHandle, world: &World) {
     let v = world.source.fetch_add(1, SeqCst) + 1;
-    invalidate::<u64, Plain, Memory, _>(handle, Plain, Memory, small, &7_u64);
+    invalidate::<u64, Plain, Memory, _>(handle, Plain, Memory, &7_u64);
     world.published.fetch_max(v, SeqCst);
 }
 
@@ -206,12 +206,12 @@ fn tagged() -> Config {
 
 /// `f(k)` of a tagged cache whose body is `body`: as generated code calls it.
 fn tagged_call(handle: &'static CacheHandle, body: impl FnOnce() -> u64) -> u64 {
-    let ticket: Ticket<u64, Plain, u64, u64> =
-        match Call::new(handle, Mode::Lookup, Plain, Memory, tagged).lookup(&7_u64) {
-            Lookup::Hit(v) => return v,
-            Lookup::Miss(t) => t,
-        };
-    ticket.run([String::from("t")], never, body)
+    let lookup: Lookup<u64, Ticket<u64, Plain, u64, u64>> =
+        Call::new(handle, Mode::Lookup, Plain, Memory).lookup(&7_u64);
+    match lookup.tags(|| [String::from("t")]) {
+        Lookup::Hit(v) => v,
+        Lookup::Miss(t) => t.run(never, body),
+    }
 }
 
 /// Two caches whose entries carry the same tag, one built from the other (a page from a

@@ -15,6 +15,7 @@
 //! compare away, so that a method of a non-generic `impl`, which only ever sees one type,
 //! pays nothing that matters.
 
+use crate::config::Config;
 use crate::handle::CacheHandle;
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -58,19 +59,20 @@ impl SelfCaches {
         }
     }
 
-    /// The handle of `S`'s cache, created on first use.
+    /// The handle of `S`'s cache, created on first use, its caches made with `config()`
+    /// (every static of a function passes the same).
     ///
     /// `S` need not be `'static` (`Parser<'a>`): lifetimes do not tell caches apart, as
     /// they do not tell types apart at run time.
     #[inline]
-    pub fn handle<S: ?Sized>(&'static self) -> &'static CacheHandle {
+    pub fn handle<S: ?Sized>(&'static self, config: fn() -> Config) -> &'static CacheHandle {
         let type_id = typeid::of::<S>();
         if let Some(found) = self.first.get()
             && found.type_id == type_id
         {
             return found.handle;
         }
-        self.find(type_id, std::any::type_name::<S>)
+        self.find(type_id, std::any::type_name::<S>, config)
     }
 
     /// The handle of another type than the first, or of the first on its first call.
@@ -80,6 +82,7 @@ impl SelfCaches {
         &'static self,
         type_id: TypeId,
         type_name: fn() -> &'static str,
+        config: fn() -> Config,
     ) -> &'static CacheHandle {
         if let Some(handle) = self.seen(type_id) {
             return handle;
@@ -95,7 +98,11 @@ impl SelfCaches {
                         Box::leak(format!("{}::{}", type_name(), self.fn_name).into_boxed_str())
                     }
                 };
-                Box::leak(Box::new(CacheHandle::new(name, crate::handle::no_wipe)))
+                Box::leak(Box::new(CacheHandle::with_config(
+                    name,
+                    crate::handle::no_wipe,
+                    config,
+                )))
             });
         // Appended under the lock, so that a type is in the list once.
         let found: &'static Found = Box::leak(Box::new(Found {
@@ -132,6 +139,7 @@ impl SelfCaches {
 #[cfg(test)]
 mod tests {
     use super::SelfCaches;
+    use crate::config::Config;
     use std::marker::PhantomData;
 
     struct A;
@@ -142,18 +150,18 @@ mod tests {
         static WRAPPER: SelfCaches = SelfCaches::new("per_self::tests::f#1", None, "f");
         static HELPER: SelfCaches = SelfCaches::new("per_self::tests::f#1", None, "f");
         static OTHER_FN: SelfCaches = SelfCaches::new("per_self::tests::f#2", None, "f");
-        let a = WRAPPER.handle::<A>();
-        let b = WRAPPER.handle::<B<'_>>();
+        let a = WRAPPER.handle::<A>(Config::new);
+        let b = WRAPPER.handle::<B<'_>>(Config::new);
         assert!(!std::ptr::eq(a, b));
-        assert!(std::ptr::eq(WRAPPER.handle::<A>(), a));
-        assert!(std::ptr::eq(WRAPPER.handle::<B<'static>>(), b));
-        assert!(std::ptr::eq(HELPER.handle::<B<'_>>(), b));
-        assert!(std::ptr::eq(HELPER.handle::<A>(), a));
-        assert!(!std::ptr::eq(OTHER_FN.handle::<A>(), a));
+        assert!(std::ptr::eq(WRAPPER.handle::<A>(Config::new), a));
+        assert!(std::ptr::eq(WRAPPER.handle::<B<'static>>(Config::new), b));
+        assert!(std::ptr::eq(HELPER.handle::<B<'_>>(Config::new), b));
+        assert!(std::ptr::eq(HELPER.handle::<A>(Config::new), a));
+        assert!(!std::ptr::eq(OTHER_FN.handle::<A>(Config::new), a));
         assert_eq!(a.name(), "cache_runtime::per_self::tests::A::f");
         assert_eq!(b.name(), "cache_runtime::per_self::tests::B<'_>::f");
         assert_eq!(
-            WRAPPER.handle::<dyn Send>().name(),
+            WRAPPER.handle::<dyn Send>(Config::new).name(),
             "dyn core::marker::Send::f"
         );
     }
@@ -161,8 +169,11 @@ mod tests {
     #[test]
     fn a_name_option_names_every_type_s_cache() {
         static S: SelfCaches = SelfCaches::new("per_self::tests::g#1", Some("g"), "g");
-        assert_eq!(S.handle::<A>().name(), "g");
-        assert_eq!(S.handle::<u8>().name(), "g");
-        assert!(!std::ptr::eq(S.handle::<A>(), S.handle::<u8>()));
+        assert_eq!(S.handle::<A>(Config::new).name(), "g");
+        assert_eq!(S.handle::<u8>(Config::new).name(), "g");
+        assert!(!std::ptr::eq(
+            S.handle::<A>(Config::new),
+            S.handle::<u8>(Config::new)
+        ));
     }
 }

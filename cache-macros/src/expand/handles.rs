@@ -21,9 +21,10 @@ impl Gen<'_, '_> {
         }
         let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
         let new = self.self_caches();
+        let config = self.config();
         (
             quote!(static #site: ::memocache::__private::SelfCaches = #new;),
-            quote!(#site.handle::<Self>()),
+            quote!(#site.handle::<Self>(#config)),
         )
     }
 
@@ -71,12 +72,8 @@ impl Gen<'_, '_> {
         let name = &self.cache;
         let where_clause = self.helper_where(false, true, &[]);
         let body = if self.func.in_impl {
-            let site = Ident::new("__MEMOCACHE_SELF", Span::mixed_site());
-            let new = self.self_caches();
-            quote! {
-                static #site: ::memocache::__private::SelfCaches = #new;
-                #site.handle::<Self>()
-            }
+            let (site, handle) = self.own_handle();
+            quote!(#site #handle)
         } else {
             let handle = Ident::new("__MEMOCACHE_HANDLE", Span::mixed_site());
             let display_name = match &self.args.name.value {
@@ -86,12 +83,13 @@ impl Gen<'_, '_> {
                     quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
                 }
             };
+            let config = self.config();
             let new = match self.args.redis.span {
                 Some(_) => {
                     let backend = self.backend();
-                    quote!(::memocache::__private::new_backed_handle::<#backend>(#display_name))
+                    quote!(::memocache::__private::new_backed_handle::<#backend>(#display_name, #config))
                 }
-                None => quote!(::memocache::__private::new_handle(#display_name)),
+                None => quote!(::memocache::__private::new_handle(#display_name, #config)),
             };
             quote! {
                 static #handle: ::memocache::CacheHandle = #new;
@@ -99,8 +97,6 @@ impl Gen<'_, '_> {
             }
         };
         quote! {
-            #[must_use]
-            #[inline]
             #head
             fn #name() -> &'static ::memocache::CacheHandle #where_clause {
                 #body

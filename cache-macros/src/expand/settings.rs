@@ -69,12 +69,13 @@ impl Gen<'_, '_> {
         }
     }
 
-    pub(super) fn tags(&self) -> TokenStream {
+    /// The entry's tags, if it has any: computed on a miss only.
+    pub(super) fn tags(&self) -> Option<TokenStream> {
         match &self.args.tags.value {
             Some(tags) if !tags.is_empty() => {
-                quote!([#(::memocache::__private::tag(&#tags)),*])
+                Some(quote!([#(::memocache::__private::tag(&#tags)),*]))
             }
-            _ => quote!(()),
+            _ => None,
         }
     }
 }

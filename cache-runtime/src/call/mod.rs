@@ -3,12 +3,17 @@
 //! generated helpers' calls: `invalidate_f`, `invalidate_all_f` of an `async fn`.
 //!
 //! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
-//! allocates nothing) and has ended by the time the body takes them by value.
+//! allocates nothing) and has ended by the time the body takes them by value. Generated code
+//! reaches them through [`Site`], on the function's handle: `f_cache().lookup(policy, key)`,
+//! then `.run(|(a, b)| worker(a, b), (a, b))` on what it found ([`Lookup::run`]: a hit's value, or the
+//! body run under the ticket).
 //!
-//! Files: this one (the lookups), [`ticket`] (running the body, the remote tier's turn),
+//! Files: this one (the lookups), [`site`] (what generated code calls on a handle, and on
+//! what a lookup found), [`ticket`] (running the body, the remote tier's turn),
 //! [`stale`] (who refreshes an entry found stale), [`wait`] (waiting for another caller's
 //! run).
 
+mod site;
 mod stale;
 mod ticket;
 mod wait;
@@ -16,7 +21,6 @@ mod wait;
 use crate::backend::{Backend, Wipe};
 use crate::bypass;
 use crate::cache::Cache;
-use crate::config::Config;
 use crate::copies::Copies;
 use crate::flight::Flight;
 use crate::handle::CacheHandle;
@@ -25,12 +29,13 @@ use crate::key::StoredKey;
 use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::store::{Found, Fresh, Held, copies_possible};
+pub use site::{Site, Tags, never, tag};
 use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use ticket::RunGuard;
-pub use ticket::{Tags, Ticket, never, tag};
+pub use ticket::Ticket;
 use wait::{WaitFlight, answer};
 
 /// Whether a call may be answered from the cache.
@@ -51,33 +56,25 @@ pub enum Lookup<R, T> {
     Miss(T),
 }
 
-/// A call of a cached function, as generated code makes one: its handle, whether it may be
-/// answered from the cache, what it stores (`policy`), where (`backend`), and the store's
-/// settings, used once, when the store is made. Its lookups answer a hit or hand out a
-/// [`Ticket`].
+/// A call of a cached function, as generated code makes one: its handle (which holds the
+/// store's settings, used once, when the store is made), whether it may be answered from the
+/// cache, what it stores (`policy`) and where (`backend`). Its lookups answer a hit or hand
+/// out a [`Ticket`].
 pub struct Call<R, P, B> {
     handle: &'static CacheHandle,
     mode: Mode,
     backend: B,
-    config: fn() -> Config,
     _policy: PhantomData<fn(P) -> R>,
 }
 
 impl<R, P, B> Call<R, P, B> {
     /// The call.
     #[inline]
-    pub fn new(
-        handle: &'static CacheHandle,
-        mode: Mode,
-        _policy: P,
-        backend: B,
-        config: fn() -> Config,
-    ) -> Self {
+    pub fn new(handle: &'static CacheHandle, mode: Mode, _policy: P, backend: B) -> Self {
         Call {
             handle,
             mode,
             backend,
-            config,
             _policy: PhantomData,
         }
     }
@@ -157,7 +154,7 @@ where
             None
         } else {
             self.handle
-                .cache::<L::Owned, V, B>(self.backend, self.config)
+                .cache::<L::Owned, V, B>(self.backend, self.handle.config())
         };
         let Some(cache) = cache else {
             return Start::Answer(Lookup::Miss(Ticket::uncached()));
@@ -339,10 +336,9 @@ where
 fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
     handle: &'static CacheHandle,
     backend: B,
-    config: fn() -> Config,
 ) -> Option<&'static Cache<K, V>> {
     if B::REMOTE {
-        handle.cache::<K, V, B>(backend, config)
+        handle.cache::<K, V, B>(backend, handle.config())
     } else {
         handle.existing_cache::<K, V>()
     }
@@ -354,10 +350,9 @@ pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
     handle: &'static CacheHandle,
     _policy: P,
     backend: B,
-    config: fn() -> Config,
     key: L,
 ) -> bool {
-    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend, config)
+    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend)
         .is_some_and(|c| c.invalidate(&key))
 }
 
@@ -367,7 +362,6 @@ pub async fn invalidate_async<R, V, P, B, L>(
     handle: &'static CacheHandle,
     _policy: P,
     backend: B,
-    config: fn() -> Config,
     key: L,
 ) -> bool
 where
@@ -378,7 +372,7 @@ where
     B: Backend<L::Owned, V>,
     L: KeyRef,
 {
-    match cache_to_invalidate::<L::Owned, V, B>(handle, backend, config) {
+    match cache_to_invalidate::<L::Owned, V, B>(handle, backend) {
         Some(c) => c.invalidate_async(&key).await,
         None => false,
     }

@@ -11,7 +11,6 @@ use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::remote::{Fetched, Filled, Lease};
 use crate::store::{Done, Run, Store};
-use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -25,6 +24,8 @@ pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
     /// `None`: run the body and store nothing (a bypass, `MEMOCACHE_DISABLE`, a body that
     /// calls itself with the same key).
     claim: Option<Claim<K, V>>,
+    /// The labels of the entry it stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
+    tags: Option<Vec<String>>,
     _result: PhantomData<fn(P) -> R>,
 }
 
@@ -110,35 +111,6 @@ impl<K: 'static, V: 'static> Drop for RunGuard<K, V> {
     }
 }
 
-/// Labels for a stored entry: `()` for none, or `[String; N]`.
-pub trait Tags {
-    /// The labels, if any.
-    fn into_tags(self) -> Option<Vec<String>>;
-}
-
-impl Tags for () {
-    fn into_tags(self) -> Option<Vec<String>> {
-        None
-    }
-}
-
-impl<const N: usize> Tags for [String; N] {
-    fn into_tags(self) -> Option<Vec<String>> {
-        (N > 0).then(|| Vec::from(self))
-    }
-}
-
-/// A tag's text.
-pub fn tag<T: Display + ?Sized>(t: &T) -> String {
-    t.to_string()
-}
-
-/// The `unless` of a function that has none: every result may be stored.
-#[must_use]
-pub fn never<R>(_: &R) -> bool {
-    false
-}
-
 impl<R, V, P, K> Ticket<R, P, K, V>
 where
     V: Clone + Send + Sync + 'static,
@@ -149,6 +121,7 @@ where
     pub(crate) fn uncached() -> Self {
         Ticket {
             claim: None,
+            tags: None,
             _result: PhantomData,
         }
     }
@@ -168,6 +141,7 @@ where
                 run,
                 answer: 0,
             }),
+            tags: None,
             _result: PhantomData,
         }
     }
@@ -176,18 +150,52 @@ where
     /// `unless` says no; returns the result. With a remote tier, its answer comes first: a
     /// remote hit runs no body.
     #[inline]
-    pub fn run<T: Tags, U: FnOnce(&R) -> bool>(
+    pub fn run<U: FnOnce(&R) -> bool, F: FnOnce() -> R>(self, unless: U, body: F) -> R {
+        self.call(unless, |body| body(), body)
+    }
+
+    /// [`Ticket::run`] of `body(args)`: generated code passes the worker as a function
+    /// pointer, so that this is compiled once per signature (and key, value, `unless`), not
+    /// once per cached function. Never inlined: the hit path it follows stays small.
+    #[inline(never)]
+    pub fn call<U: FnOnce(&R) -> bool, A>(mut self, unless: U, body: fn(A) -> R, args: A) -> R {
+        if let Some(v) = self.before() {
+            return v;
+        }
+        let result = body(args);
+        let kept = P::keep(&result);
+        // `unless` is asked about a value that would be stored, and only then.
+        let refused = kept.is_some() && unless(&result);
+        self.after(&result, kept, refused);
+        result
+    }
+
+    /// The `async` form of [`Ticket::run`].
+    pub async fn run_async<U: FnOnce(&R) -> bool>(
         mut self,
-        tags: T,
         unless: U,
-        body: impl FnOnce() -> R,
+        body: impl Future<Output = R>,
     ) -> R {
-        let tags = self.announce(tags);
+        if let Some(v) = self.before_async().await {
+            return v;
+        }
+        let result = body.await;
+        let kept = P::keep(&result);
+        let refused = kept.is_some() && unless(&result);
+        self.after_async(&result, kept, refused).await;
+        result
+    }
+
+    /// Before the body runs: the tags announced, and the remote tier's answer if it has one
+    /// (then the run ends with it, and the body does not run).
+    fn before(&mut self) -> Option<R> {
+        self.announce();
+        let tags = self.tags.as_deref().unwrap_or_default();
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
         {
             let fetch = |claim: &Claim<K, V>| match &claim.key {
-                Some(key) => remote.fetch(key, tags.as_deref().unwrap_or_default()),
+                Some(key) => remote.fetch(key, tags),
                 None => Fetched::Miss { lease: None },
             };
             claim.answer = claim.send();
@@ -196,19 +204,59 @@ where
                 claim.answer = claim.send();
                 fetched = fetch(claim);
             }
-            if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
-                return P::restore(v);
+            if let Some(v) = claim.fetched(fetched, self.tags.as_ref()) {
+                return Some(P::restore(v));
             }
         }
         if let Some(claim) = &mut self.claim
             && let Some((remote, key)) = claim.to_take()
         {
-            let lease = remote.take(key, tags.as_deref().unwrap_or_default());
+            let lease = remote.take(key, tags);
             claim.fill = lease.map_or(Fill::Nothing, Fill::Lease);
         }
         self.body_starts();
-        let result = body();
-        let done = self.keep(&result, unless);
+        None
+    }
+
+    /// The `async` form of [`Ticket::before`].
+    async fn before_async(&mut self) -> Option<R> {
+        self.announce();
+        if let Some(claim) = &mut self.claim
+            && let Some(remote) = claim.asks_remote()
+        {
+            let tag_list = self.tags.as_deref().unwrap_or_default();
+            claim.answer = claim.send();
+            let mut fetched = match &claim.key {
+                Some(key) => remote.fetch_async(key, tag_list).await,
+                None => Fetched::Miss { lease: None },
+            };
+            if claim.looks_again(&fetched) {
+                claim.answer = claim.send();
+                fetched = match &claim.key {
+                    Some(key) => remote.fetch_async(key, tag_list).await,
+                    None => Fetched::Miss { lease: None },
+                };
+            }
+            if let Some(v) = claim.fetched(fetched, self.tags.as_ref()) {
+                return Some(P::restore(v));
+            }
+        }
+        if let Some(claim) = &mut self.claim
+            && let Some((remote, key)) = claim.to_take()
+        {
+            let lease = remote
+                .take_async(key, self.tags.as_deref().unwrap_or_default())
+                .await;
+            claim.fill = lease.map_or(Fill::Nothing, Fill::Lease);
+        }
+        self.body_starts();
+        None
+    }
+
+    /// After the body ran: its result handed to the remote tier (if any) and to the store.
+    fn after(mut self, result: &R, kept: Option<V>, refused: bool) {
+        let done = Self::keep(result, kept, refused);
+        let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
@@ -222,48 +270,12 @@ where
             };
             claim.complete(done, stored, tags);
         }
-        result
     }
 
-    /// The `async` form of [`Ticket::run`].
-    pub async fn run_async<T: Tags, U: FnOnce(&R) -> bool>(
-        mut self,
-        tags: T,
-        unless: U,
-        body: impl Future<Output = R>,
-    ) -> R {
-        let tags = self.announce(tags);
-        if let Some(claim) = &mut self.claim
-            && let Some(remote) = claim.asks_remote()
-        {
-            let tag_list = tags.as_deref().unwrap_or_default();
-            claim.answer = claim.send();
-            let mut fetched = match &claim.key {
-                Some(key) => remote.fetch_async(key, tag_list).await,
-                None => Fetched::Miss { lease: None },
-            };
-            if claim.looks_again(&fetched) {
-                claim.answer = claim.send();
-                fetched = match &claim.key {
-                    Some(key) => remote.fetch_async(key, tag_list).await,
-                    None => Fetched::Miss { lease: None },
-                };
-            }
-            if let Some(v) = claim.fetched(fetched, tags.as_ref()) {
-                return P::restore(v);
-            }
-        }
-        if let Some(claim) = &mut self.claim
-            && let Some((remote, key)) = claim.to_take()
-        {
-            let lease = remote
-                .take_async(key, tags.as_deref().unwrap_or_default())
-                .await;
-            claim.fill = lease.map_or(Fill::Nothing, Fill::Lease);
-        }
-        self.body_starts();
-        let result = body.await;
-        let done = self.keep(&result, unless);
+    /// The `async` form of [`Ticket::after`].
+    async fn after_async(mut self, result: &R, kept: Option<V>, refused: bool) {
+        let done = Self::keep(result, kept, refused);
+        let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
             let stored = match (claim.cache.remote(), &claim.key, &done.value) {
@@ -279,32 +291,34 @@ where
             };
             claim.complete(done, stored, tags);
         }
-        result
+    }
+
+    /// Labels the entry the run stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
+    pub(crate) fn set_tags(&mut self, tags: Option<Vec<String>>) {
+        self.tags = tags;
     }
 
     /// Records on the flight, before the body runs, the tags its entry will carry: a tag
     /// invalidation then detaches the flight only if they match. And, where an invalidation
     /// that goes over many shards is in progress and may cover this run, makes it store
     /// nothing (see [`crate::ongoing`]).
-    fn announce<T: Tags>(&mut self, tags: T) -> Option<Vec<String>> {
-        let tags = tags.into_tags();
+    fn announce(&mut self) {
         let Some(claim) = &mut self.claim else {
-            return tags;
+            return;
         };
         let store = &claim.cache.store;
         let Some(run) = claim.run.run.as_mut() else {
-            return tags;
+            return;
         };
-        if let (Some(tags), Some(flight)) = (&tags, &run.flight) {
+        if let (Some(tags), Some(flight)) = (&self.tags, &run.flight) {
             flight.set_tags(tags);
         }
-        if ongoing::dooms(store.id(), tags.as_deref()) {
+        if ongoing::dooms(store.id(), self.tags.as_deref()) {
             run.doomed = true;
             if let Some(flight) = &run.flight {
                 store.doom(flight);
             }
         }
-        tags
     }
 
     fn body_starts(&mut self) {
@@ -313,12 +327,13 @@ where
         }
     }
 
-    /// What the store keeps of `result`, and what the waiters get when it keeps nothing:
-    /// what `unless` rejects is not stored, but the callers waiting for this run get it; an
-    /// `Err` too, where the policy shares errors.
-    fn keep<U: FnOnce(&R) -> bool>(&self, result: &R, unless: U) -> Done<V> {
-        let (value, unstored) = match P::keep(result) {
-            Some(v) if !unless(result) => (Some(v), Outcome::Retry),
+    /// What the store keeps of `result` (`kept`, what the policy keeps of it, unless
+    /// `refused`), and what the waiters get when it keeps nothing: what `unless` refused is
+    /// not stored, but the callers waiting for this run get it; an `Err` too, where the
+    /// policy shares errors.
+    fn keep(result: &R, kept: Option<V>, refused: bool) -> Done<V> {
+        let (value, unstored) = match kept {
+            Some(v) if !refused => (Some(v), Outcome::Retry),
             Some(v) => (None, Outcome::Value(v)),
             None => (
                 None,
