@@ -153,28 +153,18 @@ pub(super) async fn take<E: Exec>(
     Ok(())
 }
 
+/// Stores our value if our placeholder is still there (see `FILL`): whether it stored.
 pub(super) async fn fill<E: Exec>(
     ex: &E,
     key: &[u8],
     token: &Token,
-    (value, px_ms): (&[u8], u64),
+    value: (&[u8], u64),
     tags: &[Vec<u8>],
     notify: (&[u8], &[u8]),
     dl: Instant,
 ) -> Result<bool, Error> {
-    let px = px_ms.to_string();
-    list(ex, key, tags, &px, dl).await?;
-    let args: [&[u8]; 5] = [
-        token.placeholder(),
-        value,
-        px.as_bytes(),
-        notify.0,
-        notify.1,
-    ];
-    flag(
-        &script(ex, &scripts::FILL, &keys_of(ex, key, tags), &args, dl).await?,
-        "fill",
-    )
+    let how = (&scripts::FILL, "fill");
+    store(ex, how, key, token.placeholder(), value, tags, notify, dl).await
 }
 
 /// Takes the right to refresh a stale entry (`SET <refresh key> <placeholder> NX PX`):
@@ -201,6 +191,24 @@ pub(super) async fn stale_fill<E: Exec>(
     ex: &E,
     key: &[u8],
     seen: &[u8],
+    value: (&[u8], u64),
+    tags: &[Vec<u8>],
+    notify: (&[u8], &[u8]),
+    dl: Instant,
+) -> Result<bool, Error> {
+    let how = (&scripts::STALE_FILL, "stale fill");
+    store(ex, how, key, seen, value, tags, notify, dl).await
+}
+
+/// What [`fill`] and [`stale_fill`] share: the key listed under its tags for `px_ms`, then
+/// `script` run with `guard` (what the key must still hold), the value, its `PX` and the
+/// event to publish; whether it stored.
+#[allow(clippy::too_many_arguments)] // the two callers' parameters, passed through
+async fn store<E: Exec>(
+    ex: &E,
+    (script_of, what): (&Lua, &'static str),
+    key: &[u8],
+    guard: &[u8],
     (value, px_ms): (&[u8], u64),
     tags: &[Vec<u8>],
     notify: (&[u8], &[u8]),
@@ -208,10 +216,10 @@ pub(super) async fn stale_fill<E: Exec>(
 ) -> Result<bool, Error> {
     let px = px_ms.to_string();
     list(ex, key, tags, &px, dl).await?;
-    let args: [&[u8]; 5] = [seen, value, px.as_bytes(), notify.0, notify.1];
+    let args: [&[u8]; 5] = [guard, value, px.as_bytes(), notify.0, notify.1];
     flag(
-        &script(ex, &scripts::STALE_FILL, &keys_of(ex, key, tags), &args, dl).await?,
-        "stale fill",
+        &script(ex, script_of, &keys_of(ex, key, tags), &args, dl).await?,
+        what,
     )
 }
 
