@@ -10,13 +10,13 @@
 //! pub fn price(symbol: &str, day: u32) -> Result<f64, Error> {
 //!     use P::{KeyChoice as _, Site as _, ValueChoice as _};
 //!     let t = price_cache().lookup(P::OkOf::<R>.policy(), (symbol, &day));
-//!     t.run(move || __memocache_price(symbol, day))
+//!     t.run((symbol, day), __memocache_price)
 //! }
 //! fn __memocache_price(symbol: &str, day: u32) -> Result<f64, Error> { BODY }
 //! pub fn invalidate_price(symbol: &str, day: u32) -> bool { price_cache().invalidate::<R, _, _>(policy, (symbol, &day)) }
 //! pub fn invalidate_all_price() { price_cache().clear(); }
 //! pub fn refresh_price(symbol: &str, day: u32) -> Result<f64, Error> { /* as price, with `.refresh(..)` */ }
-//! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::new_handle(name, || P::Config::new().ttl(..)); &HANDLE }
+//! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::Config::new().ttl(..).handle(name); &HANDLE }
 //! ```
 //! The body appears once, in the worker: the user's function under a hidden name, so
 //! `return`, `?` and `mut` bindings mean what they meant. The lookup answers a hit's value or
@@ -24,7 +24,8 @@
 //! `lookup_async(..).await` and `run_async(worker(..)).await`; a function whose entries are
 //! not only in memory (`redis`), or whose stale entries refresh in the background, calls
 //! `price_cache().call(mode, policy, backend).lookup..(..)`. The store's settings are built
-//! once, in the handle's `static`. The key and the policy are written by `keys`
+//! in the handle's `static`: at compile time where every option is a literal, else when the
+//! first cache is made. The key and the policy are written by `keys`
 //! (`(&&&&KeyPart(symbol)).part()`, shortened above). Every generic runtime function the
 //! expansion calls is generic over the key and value types, and over the body's closure
 //! only where it must call it (`Ticket::run`, a few lines): what a miss does is compiled
@@ -250,17 +251,17 @@ impl<'f, 'a> Gen<'f, 'a> {
         // from the first one point at the same place.
         let ret_span = keys::ret_span(self.func);
         let unless = self.args.unless.value.as_ref();
-        // A sync body is a function pointer and its arguments: `run` is compiled once per
+        // A sync body is its arguments and a function pointer: `run` is compiled once per
         // signature, not once per function as it would be for a closure.
-        let (pattern, args, call) = self.worker_with_args();
+        let (args, worker) = self.worker_with_args();
         let run = match (is_async, unless) {
             (false, None) => {
                 let run = Ident::new("run", ret_span);
-                quote!(#lookup_var.#run(|#pattern| #call, #args))
+                quote!(#lookup_var.#run(#args, #worker))
             }
             (false, Some(unless)) => {
                 let run = Ident::new("run_unless", ret_span);
-                quote!(#lookup_var.#run(#unless, |#pattern| #call, #args))
+                quote!(#lookup_var.#run(#unless, #args, #worker))
             }
             (true, None) => {
                 let run = Ident::new("run_async", ret_span);

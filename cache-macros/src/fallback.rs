@@ -122,7 +122,7 @@ fn stubs(func: &Function) -> TokenStream {
         #quiet
         #vis fn #cache() -> &'static ::memocache::CacheHandle #sized_only {
             static #handle: ::memocache::CacheHandle =
-                ::memocache::__private::new_handle("", ::memocache::__private::Config::new);
+                ::memocache::__private::Config::new().handle("");
             &#handle
         }
     }

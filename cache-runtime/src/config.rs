@@ -1,18 +1,21 @@
-//! A cache's settings, built by the generated code the first time the function is called.
+//! A cache's settings: [`Config`], and how a handle holds them ([`Settings`]: built at compile
+//! time when every option is a literal, else the first time the function is called).
 
 use std::time::Duration;
 
 /// The default most-entries bound of a cache: `10_000`.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// The settings of one cache (the attribute's options, evaluated once).
+/// The settings of one cache (the attribute's options, evaluated once). Its setters are
+/// `const`: the handle of a function whose options are all literals holds it built.
 ///
 /// ```
 /// use std::time::Duration;
-/// let c = cache_runtime::__private::Config::new().ttl(Duration::from_secs(300)).capacity(64);
-/// assert_eq!(c.get_capacity(), Some(64));
+/// const C: cache_runtime::__private::Config =
+///     cache_runtime::__private::Config::new().ttl(Duration::from_secs(300)).capacity(64);
+/// assert_eq!(C.get_capacity(), Some(64));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Config {
     pub(crate) ttl: Option<Duration>,
     pub(crate) tti: Option<Duration>,
@@ -42,7 +45,7 @@ macro_rules! durations {
         $(
             $(#[$doc])*
             #[must_use]
-            pub fn $name(mut self, d: Duration) -> Self {
+            pub const fn $name(mut self, d: Duration) -> Self {
                 self.$name = Some(d);
                 self
             }
@@ -59,7 +62,7 @@ impl Default for Config {
 impl Config {
     /// Capacity [`DEFAULT_CAPACITY`], no expiry, single-flight on.
     #[must_use]
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Config {
             ttl: None,
             tti: None,
@@ -84,13 +87,13 @@ impl Config {
     }
     /// Keeps at most `n` entries (0 keeps none).
     #[must_use]
-    pub fn capacity(mut self, n: usize) -> Self {
+    pub const fn capacity(mut self, n: usize) -> Self {
         self.capacity = Some(n);
         self
     }
     /// No capacity bound.
     #[must_use]
-    pub fn unbounded(mut self) -> Self {
+    pub const fn unbounded(mut self) -> Self {
         self.capacity = None;
         self
     }
@@ -98,26 +101,26 @@ impl Config {
     /// the default, frequency-aware policy (which keeps what is asked for often, and lets a
     /// scan of one-time keys pass through).
     #[must_use]
-    pub fn lru(mut self) -> Self {
+    pub const fn lru(mut self) -> Self {
         self.eviction = Eviction::Lru;
         self
     }
     /// Whether concurrent misses on one key wait for a single run of the body.
     #[must_use]
-    pub fn single_flight(mut self, on: bool) -> Self {
+    pub const fn single_flight(mut self, on: bool) -> Self {
         self.single_flight = on;
         self
     }
     /// Entries carry tags (the function has a `tags` option), which
     /// [`invalidate_tag`](crate::invalidate_tag) looks for.
     #[must_use]
-    pub fn tagged(mut self) -> Self {
+    pub const fn tagged(mut self) -> Self {
         self.tagged = true;
         self
     }
     /// With a remote tier (`redis`): the `version` that joins the values' type fingerprint.
     #[must_use]
-    pub fn version(mut self, version: &'static str) -> Self {
+    pub const fn version(mut self, version: &'static str) -> Self {
         self.version = version;
         self
     }
@@ -125,7 +128,7 @@ impl Config {
     /// with `near` (else it keeps none, and is there for its single-flight), for at most
     /// `near`, within `capacity`.
     pub(crate) fn local(&self) -> Config {
-        let mut local = self.clone();
+        let mut local = *self;
         match self.near {
             Some(near) => {
                 local.ttl = Some(self.ttl.map_or(near, |ttl| ttl.min(near)));
@@ -141,7 +144,36 @@ impl Config {
     }
     /// The capacity bound, `None` when unbounded.
     #[must_use]
-    pub fn get_capacity(&self) -> Option<usize> {
+    pub const fn get_capacity(&self) -> Option<usize> {
         self.capacity
+    }
+}
+
+/// How a handle holds its caches' settings.
+///
+/// ```
+/// use cache_runtime::__private::{Config, Settings};
+/// fn from_env() -> Config {
+///     Config::new().capacity(std::env::var("CAP").map_or(64, |c| c.parse().unwrap_or(64)))
+/// }
+/// static FIXED: cache_runtime::CacheHandle = Config::new().capacity(64).handle("fixed");
+/// static BUILT: cache_runtime::CacheHandle = Settings::Built(from_env).handle("built");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Settings {
+    /// Built at compile time: every option of the attribute is a literal.
+    Fixed(Config),
+    /// Built by this function when the function's first cache is made: an option is an
+    /// expression (`capacity = limits::CAPACITY`, `ttl = Duration::from_secs(n)`).
+    Built(fn() -> Config),
+}
+
+impl Settings {
+    /// The settings.
+    pub(crate) fn config(self) -> Config {
+        match self {
+            Settings::Fixed(c) => c,
+            Settings::Built(f) => f(),
+        }
     }
 }

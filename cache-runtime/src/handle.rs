@@ -2,7 +2,7 @@
 
 use crate::backend::{Backend, Wipe};
 use crate::cache::{Cache, ErasedCache};
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::key::StoredKey;
 use crate::ongoing::{self, Scope};
 use crate::policy::StoredValue;
@@ -48,8 +48,8 @@ pub struct CacheHandle {
     /// What [`CacheHandle::clear`] does where this process has no cache yet: the backend's
     /// remote entries of the function are dropped all the same.
     wipe: fn(&'static str),
-    /// The settings of the function's caches, built when one is made.
-    config: fn() -> Config,
+    /// The settings of the function's caches.
+    settings: Settings,
 }
 
 /// The `wipe` of a handle whose backend has no remote store.
@@ -69,17 +69,11 @@ static DISABLED: LazyLock<bool> = LazyLock::new(|| {
 });
 
 impl CacheHandle {
-    /// A handle whose caches have the default settings.
-    #[cfg(all(test, shuttle))]
-    pub(crate) const fn new(name: &'static str, wipe: fn(&'static str)) -> Self {
-        Self::with_config(name, wipe, Config::new)
-    }
-
-    /// A handle whose caches are made with the settings `config()`.
+    /// A handle whose caches are made with `settings`.
     pub(crate) const fn with_config(
         name: &'static str,
         wipe: fn(&'static str),
-        config: fn() -> Config,
+        settings: Settings,
     ) -> Self {
         CacheHandle {
             name,
@@ -87,14 +81,8 @@ impl CacheHandle {
             others: Mutex::new(Vec::new()),
             copies: AtomicUsize::new(usize::MAX),
             wipe,
-            config,
+            settings,
         }
-    }
-
-    /// What the function's caches are made with.
-    #[inline]
-    pub(crate) fn config(&self) -> fn() -> Config {
-        self.config
     }
 
     /// The cache's name: the `name` option, else the function's path (`<Self type>::f` for
@@ -176,18 +164,17 @@ impl CacheHandle {
         primary.into_iter().chain(others).map(f)
     }
 
-    /// The cache for keys `K` and values `V`, created on first use with `config()` and
-    /// `backend`; `None` when caching is disabled.
+    /// The cache for keys `K` and values `V`, created on first use with the handle's
+    /// settings and `backend`; `None` when caching is disabled.
     #[inline]
     pub(crate) fn cache<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
-        config: fn() -> Config,
     ) -> Option<&'static Cache<K, V>> {
         match self.primary.get() {
-            Some(Some(c)) => Some(typed(*c).unwrap_or_else(|| self.other(backend, config))),
+            Some(Some(c)) => Some(typed(*c).unwrap_or_else(|| self.other(backend))),
             Some(None) => None,
-            None => self.init(backend, config),
+            None => self.init(backend),
         }
     }
 
@@ -214,13 +201,12 @@ impl CacheHandle {
     fn init<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
-        config: fn() -> Config,
     ) -> Option<&'static Cache<K, V>> {
         let primary = *self.primary.get_or_init(|| {
             if *DISABLED {
                 return None;
             }
-            let cache = self.make::<K, V, B>(backend, config, true);
+            let cache = self.make::<K, V, B>(backend, true);
             if let Some(id) = cache.store.copies_id() {
                 self.copies.store(id, Ordering::Release);
             }
@@ -236,21 +222,20 @@ impl CacheHandle {
             Some(cache)
         });
         // Another thread may have created the cache for other types (a generic `impl`).
-        Some(typed(primary?).unwrap_or_else(|| self.other(backend, config)))
+        Some(typed(primary?).unwrap_or_else(|| self.other(backend)))
     }
 
     #[cold]
     fn other<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
-        config: fn() -> Config,
     ) -> &'static Cache<K, V> {
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(c) = others.iter().find_map(|c| typed(*c)) {
             return c;
         }
         // Only the primary cache's copies are looked for (`CacheHandle::copies`).
-        let cache = self.make::<K, V, B>(backend, config, false);
+        let cache = self.make::<K, V, B>(backend, false);
         others.push(cache);
         cache
     }
@@ -259,10 +244,9 @@ impl CacheHandle {
     fn make<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
-        config: fn() -> Config,
         copies: bool,
     ) -> &'static Cache<K, V> {
-        let config = config();
+        let config = self.settings.config();
         let remote = backend.remote(self.name, &config);
         let local = if B::REMOTE { config.local() } else { config };
         let cache: &'static Cache<K, V> = Box::leak(Box::new(Cache::new(&local, copies, remote)));
@@ -339,4 +323,34 @@ pub(crate) fn invalidate_tag_among(caches: Vec<&'static CacheHandle>, tag: &str)
     #[cfg(feature = "redis")]
     crate::redis::invalidate_tag(tag);
     caches.iter().map(|c| c.invalidate_tag(tag)).sum()
+}
+
+/// The handles of generated code's `static`s: `Config::new().ttl(..).handle(name)`.
+impl Config {
+    /// The handle of a function whose entries live in memory, with these settings (see
+    /// [`Settings`]).
+    #[must_use]
+    pub const fn handle(self, name: &'static str) -> CacheHandle {
+        Settings::Fixed(self).handle(name)
+    }
+    /// The handle of a function whose entries live in backend `B`: its `clear` reaches
+    /// `B`'s remote store even before the function's first call.
+    #[must_use]
+    pub const fn backed_handle<B: Wipe + Default>(self, name: &'static str) -> CacheHandle {
+        Settings::Fixed(self).backed_handle::<B>(name)
+    }
+}
+
+/// The handles of generated code's `static`s whose settings are built when first needed.
+impl Settings {
+    /// The handle of a function whose entries live in memory, with these settings.
+    #[must_use]
+    pub const fn handle(self, name: &'static str) -> CacheHandle {
+        CacheHandle::with_config(name, no_wipe, self)
+    }
+    /// [`Config::backed_handle`], with these settings.
+    #[must_use]
+    pub const fn backed_handle<B: Wipe + Default>(self, name: &'static str) -> CacheHandle {
+        CacheHandle::with_config(name, wipe_of::<B>, self)
+    }
 }

@@ -100,10 +100,10 @@ pub mod testing {
 pub mod __private {
     pub use crate::backend::{Backend, Memory, Wipe};
     pub use crate::call::{
-        Call, Lookup, Mode, Site, Tags, Ticket, invalidate, invalidate_all, invalidate_all_async,
-        invalidate_async, never, tag,
+        Args, Call, Lookup, Mode, Site, Tags, Ticket, invalidate, invalidate_all,
+        invalidate_all_async, invalidate_async, never, tag,
     };
-    pub use crate::config::Config;
+    pub use crate::config::{Config, Settings};
     pub use crate::handle::CacheHandle;
     pub use crate::invalidates::*;
     pub use crate::key::{KeyChoice, KeyPart, KeyRef, KeyType, NotAKey, Owned};
@@ -114,21 +114,4 @@ pub mod __private {
     #[cfg(feature = "redis")]
     pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Lease, Remote};
-
-    /// A cache handle for a `static` (see [`CacheHandle`]), its cache made with the
-    /// settings `config()`.
-    #[must_use]
-    pub const fn new_handle(name: &'static str, config: fn() -> Config) -> CacheHandle {
-        CacheHandle::with_config(name, crate::handle::no_wipe, config)
-    }
-
-    /// A cache handle for a `static` of a function whose entries live in backend `B`: its
-    /// `clear` reaches `B`'s remote store even before the function's first call.
-    #[must_use]
-    pub const fn new_backed_handle<B: Wipe + Default>(
-        name: &'static str,
-        config: fn() -> Config,
-    ) -> CacheHandle {
-        CacheHandle::with_config(name, crate::handle::wipe_of::<B>, config)
-    }
 }

@@ -16,7 +16,7 @@
 
 use crate::backend::Memory;
 use crate::call::{Call, Lookup, Mode, Ticket, invalidate, never};
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::handle::CacheHandle;
 use crate::policy::Plain;
 use shuttle::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -45,11 +45,14 @@ fn cache(config: fn() -> Config) -> &'static CacheHandle {
 
 /// [`cache`], registered (as every cache is on its first call) in the order of the calls.
 fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
-    let handle: &'static CacheHandle =
-        Box::leak(Box::new(CacheHandle::new("model", crate::handle::no_wipe)));
+    let handle: &'static CacheHandle = Box::leak(Box::new(CacheHandle::with_config(
+        "model",
+        crate::handle::no_wipe,
+        Settings::Built(config),
+    )));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
-    let _ = handle.cache::<u64, u64, Memory>(Memory, config);
+    let _ = handle.cache::<u64, u64, Memory>(Memory);
     handle
 }
 

@@ -15,7 +15,7 @@
 //! compare away, so that a method of a non-generic `impl`, which only ever sees one type,
 //! pays nothing that matters.
 
-use crate::config::Config;
+use crate::config::{Config, Settings};
 use crate::handle::CacheHandle;
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -101,7 +101,7 @@ impl SelfCaches {
                 Box::leak(Box::new(CacheHandle::with_config(
                     name,
                     crate::handle::no_wipe,
-                    config,
+                    Settings::Built(config),
                 )))
             });
         // Appended under the lock, so that a type is in the list once.

@@ -83,14 +83,7 @@ impl Gen<'_, '_> {
                     quote!(::core::concat!(::core::module_path!(), "::", #fn_name))
                 }
             };
-            let config = self.config();
-            let new = match self.args.redis.span {
-                Some(_) => {
-                    let backend = self.backend();
-                    quote!(::memocache::__private::new_backed_handle::<#backend>(#display_name, #config))
-                }
-                None => quote!(::memocache::__private::new_handle(#display_name, #config)),
-            };
+            let new = self.new_handle(&display_name);
             quote! {
                 static #handle: ::memocache::CacheHandle = #new;
                 &#handle

@@ -83,37 +83,45 @@ impl Gen<'_, '_> {
         }
     }
 
-    /// The worker as a non-capturing closure of one tuple (a function pointer to the
-    /// runtime), and that tuple: `|(__memocache_self, a, b)| worker(__memocache_self, a, b)`
-    /// and `(self, a, b)`.
-    pub(super) fn worker_with_args(&self) -> (TokenStream, TokenStream, TokenStream) {
+    /// What `run` takes: the arguments as one tuple, and the worker as a function pointer
+    /// of the same arity, `(self, a, b)` and `Self::worker` (see the runtime's
+    /// `call/args.rs`). An `unsafe` function's worker (which a safe pointer cannot point
+    /// to), or one of more than [`MAX_ARGS`] arguments, is called by a non-capturing
+    /// closure of one tuple instead: `((a, b),)` and `|(a, b)| unsafe { worker(a, b) }`.
+    pub(super) fn worker_with_args(&self) -> (TokenStream, TokenStream) {
         let worker = sibling(&self.worker);
         let path = if self.func.in_impl {
             quote!(Self::#worker)
         } else {
             quote!(#worker)
         };
-        let this = Ident::new("__memocache_self", Span::mixed_site());
-        let (bound, passed) = match self.func.receiver {
-            Some(r) => {
-                let token = &r.self_token;
-                (Some(quote!(#this,)), Some(quote!(#token,)))
-            }
-            None => (None, None),
-        };
+        let receiver = self.func.receiver.map(|r| &r.self_token);
         let args: Vec<Ident> = (self.func.params.iter())
             .filter_map(|p| p.ident.map(forwarded))
             .collect();
+        let arity = args.len() + usize::from(receiver.is_some());
+        let unsafety = self.func.item.sig.unsafety.is_some();
+        if !unsafety && arity <= MAX_ARGS {
+            let passed = receiver.map(|t| quote!(#t,));
+            return (quote!((#passed #(#args,)*)), path);
+        }
+        let this = Ident::new("__memocache_self", Span::mixed_site());
+        let (bound, passed) = match receiver {
+            Some(token) => (Some(quote!(#this,)), Some(quote!(#token,))),
+            None => (None, None),
+        };
         let call = quote!(#path(#bound #(#args),*));
-        let call = if self.func.item.sig.unsafety.is_some() {
+        let call = if unsafety {
             quote!(unsafe { #call })
         } else {
             call
         };
         (
-            quote!((#bound #(#args,)*)),
-            quote!((#passed #(#args,)*)),
-            call,
+            quote!(((#passed #(#args,)*),)),
+            quote!(|(#bound #(#args,)*)| #call),
         )
     }
 }
+
+/// The most arguments (the receiver counted) whose tuple the runtime's `Args` takes.
+const MAX_ARGS: usize = 12;

@@ -5,14 +5,15 @@
 //! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
 //! allocates nothing) and has ended by the time the body takes them by value. Generated code
 //! reaches them through [`Site`], on the function's handle: `f_cache().lookup(policy, key)`,
-//! then `.run(|(a, b)| worker(a, b), (a, b))` on what it found ([`Lookup::run`]: a hit's value, or the
-//! body run under the ticket).
+//! then `.run((a, b), worker)` on what it found ([`Lookup::run`]: a hit's value, or the body
+//! run under the ticket).
 //!
 //! Files: this one (the lookups), [`site`] (what generated code calls on a handle, and on
-//! what a lookup found), [`ticket`] (running the body, the remote tier's turn),
+//! what a lookup found), [`args`] (the body's arguments and its function pointer), [`ticket`] (running the body, the remote tier's turn),
 //! [`stale`] (who refreshes an entry found stale), [`wait`] (waiting for another caller's
 //! run).
 
+mod args;
 mod site;
 mod stale;
 mod ticket;
@@ -29,6 +30,7 @@ use crate::key::StoredKey;
 use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::store::{Found, Fresh, Held, copies_possible};
+pub use args::Args;
 pub use site::{Site, Tags, never, tag};
 use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
@@ -153,8 +155,7 @@ where
         let cache = if bypass::active() {
             None
         } else {
-            self.handle
-                .cache::<L::Owned, V, B>(self.backend, self.handle.config())
+            self.handle.cache::<L::Owned, V, B>(self.backend)
         };
         let Some(cache) = cache else {
             return Start::Answer(Lookup::Miss(Ticket::uncached()));
@@ -338,7 +339,7 @@ fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
     backend: B,
 ) -> Option<&'static Cache<K, V>> {
     if B::REMOTE {
-        handle.cache::<K, V, B>(backend, handle.config())
+        handle.cache::<K, V, B>(backend)
     } else {
         handle.existing_cache::<K, V>()
     }

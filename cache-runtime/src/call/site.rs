@@ -2,7 +2,7 @@
 //! on what a lookup found ([`Lookup::run`]: a hit's value, or the body run under the
 //! ticket); the tags and the `unless` it passes along.
 
-use super::{Call, Lookup, Mode, TicketOf, invalidate};
+use super::{Args, Call, Lookup, Mode, TicketOf, invalidate};
 use crate::backend::Memory;
 use crate::call::Ticket;
 use crate::handle::CacheHandle;
@@ -110,24 +110,29 @@ where
         self
     }
 
-    /// The answer: a hit's value, or on a miss the result of `body(args)`, run under the
+    /// The answer: a hit's value, or on a miss the result of `body(args..)`, run under the
     /// ticket ([`Ticket::call`]) and stored.
     // Forced in optimised builds only: a debug build compiles faster without it.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn run<A>(self, body: fn(A) -> R, args: A) -> R {
+    pub fn run<A: Args<R>>(self, args: A, body: A::Body) -> R {
         match self {
             Lookup::Hit(v) => v,
-            Lookup::Miss(ticket) => ticket.call(never, body, args),
+            Lookup::Miss(ticket) => ticket.call(never, args, body),
         }
     }
 
     /// [`Lookup::run`], where a result that `unless` returns true for is not stored.
     #[inline]
-    pub fn run_unless<A>(self, unless: impl FnOnce(&R) -> bool, body: fn(A) -> R, args: A) -> R {
+    pub fn run_unless<A: Args<R>>(
+        self,
+        unless: impl FnOnce(&R) -> bool,
+        args: A,
+        body: A::Body,
+    ) -> R {
         match self {
             Lookup::Hit(v) => v,
-            Lookup::Miss(ticket) => ticket.call(unless, body, args),
+            Lookup::Miss(ticket) => ticket.call(unless, args, body),
         }
     }
 

@@ -3,6 +3,7 @@
 //! asks the remote tier first, if the cache has one, then runs the body with no lock held,
 //! and hands the result back to the store, which stores it and wakes the flight's waiters.
 
+use super::args::{Args, call_once};
 use crate::cache::Cache;
 use crate::flight::Outcome;
 use crate::key::StoredKey;
@@ -151,18 +152,24 @@ where
     /// remote hit runs no body.
     #[inline]
     pub fn run<U: FnOnce(&R) -> bool, F: FnOnce() -> R>(self, unless: U, body: F) -> R {
-        self.call(unless, |body| body(), body)
+        self.call(unless, (body,), call_once::<R, F>)
     }
 
-    /// [`Ticket::run`] of `body(args)`: generated code passes the worker as a function
-    /// pointer, so that this is compiled once per signature (and key, value, `unless`), not
-    /// once per cached function. Never inlined: the hit path it follows stays small.
+    /// [`Ticket::run`] of `body(args..)`: generated code passes the worker as a function
+    /// pointer (see [`Args`]), so that this is compiled once per signature (and key, value,
+    /// `unless`), not once per cached function. Never inlined: the hit path it follows
+    /// stays small.
     #[inline(never)]
-    pub fn call<U: FnOnce(&R) -> bool, A>(mut self, unless: U, body: fn(A) -> R, args: A) -> R {
+    pub fn call<U: FnOnce(&R) -> bool, A: Args<R>>(
+        mut self,
+        unless: U,
+        args: A,
+        body: A::Body,
+    ) -> R {
         if let Some(v) = self.before() {
             return v;
         }
-        let result = body(args);
+        let result = args.call(body);
         let kept = P::keep(&result);
         // `unless` is asked about a value that would be stored, and only then.
         let refused = kept.is_some() && unless(&result);

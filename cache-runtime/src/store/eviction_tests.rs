@@ -106,7 +106,7 @@ fn scan(config: &Config) -> f64 {
 fn a_scan_of_one_time_keys_does_not_push_out_the_hot_set() {
     for config in [Config::new().capacity(1000), Config::new().capacity(4096)] {
         let default = scan(&config);
-        let lru = scan(&config.clone().lru());
+        let lru = scan(&config.lru());
         assert!(default > 0.98, "W-TinyLFU's hot hit ratio: {default}");
         assert!(lru < 0.9, "LRU loses the hot set to the scan: {lru}");
     }

@@ -132,7 +132,7 @@ fn removals_in_any_order_keep_slab_list_index_and_tags_consistent() {
 }
 
 fn removals_stay_consistent(config: &Config) {
-    let s = store(&config.clone().tagged());
+    let s = store(&(*config).tagged());
     let mut rng = XorShift(7);
     for _ in 0..20_000 {
         let k = rng.below(500);
