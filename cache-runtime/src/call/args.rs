@@ -15,9 +15,11 @@
 /// }
 /// assert_eq!((2_u64, 3_u64).call(add), 5);
 /// ```
+// Generated code passes a function of more arguments through a closure of one tuple: this
+// only shows if it did not.
 #[diagnostic::on_unimplemented(
-    message = "a cached function takes at most 12 parameters",
-    label = "these arguments"
+    message = "`{Self}` is not a tuple of at most 12 arguments for a body returning `{R}`",
+    label = "the body's arguments"
 )]
 pub trait Args<R>: Sized {
     /// `fn(A, B, ..) -> R` for the tuple `(A, B, ..)`.
