@@ -8,9 +8,9 @@
 #   plain      the same functions without any attribute (what the bodies alone cost)
 # and reports, in the `dev` profile (override with PROFILE=release):
 #   crate only  the crate itself, dependencies already built (shared target dir): build once,
-#               then `touch src/lib.rs` and rebuild, RUNS times (default 5), non-incremental
-#               (CARGO_INCREMENTAL=0) so that each rebuild expands and compiles every function;
-#               the median is reported;
+#               then `touch src/lib.rs` and rebuild, RUNS rounds (default 5) of one rebuild of
+#               each crate, non-incremental (CARGO_INCREMENTAL=0) so that each rebuild expands
+#               and compiles every function; the median is reported;
 #   check only  the same with `cargo check` (expansion and type checking, no code generation);
 #   clean       everything from nothing (its own empty target dir): dependencies + crate;
 #   expansion   the crate with every macro expanded (rustc's `-Zunpretty=expanded`, on stable
@@ -175,28 +175,33 @@ for c in "${CRATES[@]}"; do expanded[$c]=$(expanded_lines "$c"); done
 per_fn() { awk -v a="$1" -v b="${expanded[plain]}" -v n="$N" 'BEGIN { printf "%.1f", (a - b) / n }'; }
 echo "  expanded lines (rustfmt): memocache ${expanded[memocache]}, cached ${expanded[cached]}, plain ${expanded[plain]}"
 
-# Crate only: dependencies built once in a shared target dir, then non-incremental rebuilds.
+# Crate only: dependencies built once in a shared target dir, then non-incremental rebuilds,
+# interleaved (one rebuild of each crate per round): a slow spell of the machine then slows
+# every crate's round alike, where RUNS rebuilds of one crate in a row moved the ratio by a
+# third between runs.
 export CARGO_INCREMENTAL=0
 shared="$OUT/target"
-declare -A crate_only check_only clean
+declare -A crate_only check_only clean times_build times_check
 for c in "${CRATES[@]}"; do
     timed_build "$c" "$shared" >/dev/null # dependencies (and a first build of the crate)
-    times=()
-    for ((r = 0; r < RUNS; r++)); do
-        touch "$OUT/$c/src/lib.rs"
-        times+=("$(timed_build "$c" "$shared")")
-    done
-    crate_only[$c]=$(echo "${times[*]}" | median)
-    echo "  $c crate only: ${times[*]} s -> median ${crate_only[$c]} s"
-    # The same with `cargo check`: expansion and type checking, no code generation.
     CMD=check timed_build "$c" "$shared" >/dev/null
-    times=()
-    for ((r = 0; r < RUNS; r++)); do
+done
+for ((r = 0; r < RUNS; r++)); do
+    for c in "${CRATES[@]}"; do
         touch "$OUT/$c/src/lib.rs"
-        times+=("$(CMD=check timed_build "$c" "$shared")")
+        times_build[$c]+="$(timed_build "$c" "$shared") "
     done
-    check_only[$c]=$(echo "${times[*]}" | median)
-    echo "  $c check only: ${times[*]} s -> median ${check_only[$c]} s"
+    # The same with `cargo check`: expansion and type checking, no code generation.
+    for c in "${CRATES[@]}"; do
+        touch "$OUT/$c/src/lib.rs"
+        times_check[$c]+="$(CMD=check timed_build "$c" "$shared") "
+    done
+done
+for c in "${CRATES[@]}"; do
+    crate_only[$c]=$(echo ${times_build[$c]} | median)
+    check_only[$c]=$(echo ${times_check[$c]} | median)
+    echo "  $c crate only: ${times_build[$c]}s -> median ${crate_only[$c]} s"
+    echo "  $c check only: ${times_check[$c]}s -> median ${check_only[$c]} s"
 done
 
 # Clean: everything, from an empty target dir of its own.
@@ -218,7 +223,7 @@ for c in "${CRATES[@]}"; do
         "${check_only[$c]} | $(minus "${check_only[$c]}" "${check_only[plain]}") | ${clean[$c]} |" \
         "$(per_fn "${expanded[$c]}") |"
 done
-echo "(crate only: median of $RUNS non-incremental rebuilds after touch, dependencies built;"
+echo "(crate only: median of $RUNS non-incremental rebuilds after touch, one of each crate per round, dependencies built;"
 echo " expanded lines per function: the crate expanded and formatted by rustfmt, less the plain crate, / $N)"
 echo
 echo "memocache / cached: crate only $(ratio "${crate_only[memocache]}" "${crate_only[cached]}"), \
