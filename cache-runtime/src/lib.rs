@@ -113,5 +113,5 @@ pub mod __private {
     };
     #[cfg(feature = "redis")]
     pub use crate::redis::{Redis, RedisKey, RedisValue};
-    pub use crate::remote::{BoxFuture, Fetched, Lease, Remote};
+    pub use crate::remote::{BoxFuture, Fetched, Filled, Lease, Remote};
 }
