@@ -9,9 +9,9 @@
 //! run under the ticket).
 //!
 //! Files: this one (the lookups), [`site`] (what generated code calls on a handle, and on
-//! what a lookup found), [`args`] (the body's arguments and its function pointer), [`ticket`] (running the body, the remote tier's turn),
-//! [`stale`] (who refreshes an entry found stale), [`wait`] (waiting for another caller's
-//! run).
+//! what a lookup found), [`args`] (the body's arguments and its function pointer),
+//! [`ticket`] (running the body, the remote tier's turn), [`stale`] (who refreshes an entry
+//! found stale), [`wait`] (waiting for another caller's run).
 
 mod args;
 mod site;
