@@ -166,6 +166,13 @@ where
         args: A,
         body: A::Body,
     ) -> R {
+        if self
+            .claim
+            .as_ref()
+            .is_some_and(|c| c.cache.remote().is_none())
+        {
+            return self.call_local(unless, args, body);
+        }
         if let Some(v) = self.before() {
             return v;
         }
@@ -174,6 +181,27 @@ where
         // `unless` is asked about a value that would be stored, and only then.
         let refused = kept.is_some() && unless(&result);
         self.after(&result, kept, refused);
+        result
+    }
+
+    /// [`Ticket::call`] in a cache without a remote tier (most of them): no lease, no fill,
+    /// no send to count, so the run goes straight from the body to the store.
+    fn call_local<U: FnOnce(&R) -> bool, A: Args<R>>(
+        mut self,
+        unless: U,
+        args: A,
+        body: A::Body,
+    ) -> R {
+        self.announce();
+        self.body_starts();
+        let result = args.call(body);
+        let kept = P::keep(&result);
+        let refused = kept.is_some() && unless(&result);
+        let mut done = Self::keep(&result, kept, refused);
+        done.tags = self.tags.take();
+        if let Some(claim) = &mut self.claim {
+            claim.hand_back(done);
+        }
         result
     }
 
