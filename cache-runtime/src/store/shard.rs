@@ -10,6 +10,7 @@
 
 use super::entry::{Graveyard, NewEntry, Node};
 use super::expiry::{Age, Expiry};
+use super::flights::Flights;
 use super::order::{Links, Order};
 use super::shards::{Hasher, Room, shard_max};
 use crate::config::Eviction;
@@ -57,7 +58,7 @@ pub(super) struct Shard<K, V> {
     max: usize,
     /// Where the expiry sweep looks next.
     cursor: usize,
-    pub(super) flights: HashTable<Arc<Flight<K, V>>>,
+    pub(super) flights: Flights<K, V>,
     /// A finished flight no one else holds, for the next miss to reuse (keys without drop
     /// glue only: reusing one drops the old key, under the lock).
     pub(super) spare: Option<Arc<Flight<K, V>>>,
@@ -85,7 +86,7 @@ impl<K, V> Shard<K, V> {
             capacity: capacity.min(MAX_SLOTS),
             max: shard_max(capacity).min(MAX_SLOTS),
             cursor: 0,
-            flights: HashTable::new(),
+            flights: Flights::new(),
             spare: None,
             tags: None,
             epoch: 0,
