@@ -6,11 +6,17 @@
 use crate::config::Config;
 use crate::remote::{BoxFuture, Remote};
 
-/// A backend for caches of keys `K` and values `V` (see the module's doc).
-pub trait Backend<K, V>: Copy + Send + Sync + 'static {
+/// What a backend is, whatever the key and value types of its caches: whether they have a
+/// remote tier. A constant, so that code only a remote tier needs is not compiled for the
+/// functions whose entries live in memory.
+pub trait Tiers: Copy + Send + Sync + 'static {
     /// Whether caches of this backend have a remote tier: then an invalidation reaches it
     /// even before the function's first call in this process.
     const REMOTE: bool;
+}
+
+/// A backend for caches of keys `K` and values `V` (see the module's doc).
+pub trait Backend<K, V>: Tiers {
     /// The remote tier of the cache named `name`, made once, when the cache is.
     fn remote(self, name: &'static str, config: &Config) -> Option<Box<dyn Remote<K, V>>>;
 }
@@ -36,8 +42,11 @@ impl Wipe for Memory {
     }
 }
 
-impl<K, V> Backend<K, V> for Memory {
+impl Tiers for Memory {
     const REMOTE: bool = false;
+}
+
+impl<K, V> Backend<K, V> for Memory {
     #[inline]
     fn remote(self, _: &'static str, _: &Config) -> Option<Box<dyn Remote<K, V>>> {
         None

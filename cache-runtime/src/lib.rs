@@ -98,7 +98,7 @@ pub mod testing {
 /// What generated code calls. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::backend::{Backend, Memory, Wipe};
+    pub use crate::backend::{Backend, Memory, Tiers, Wipe};
     pub use crate::call::{
         Args, Call, Lookup, Mode, Site, Tags, Ticket, invalidate, invalidate_all,
         invalidate_all_async, invalidate_async, never, tag,

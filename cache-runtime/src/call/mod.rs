@@ -96,7 +96,7 @@ where
     // Forced in optimised builds only: a debug build compiles faster without it.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub fn lookup<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    pub fn lookup<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         B: Backend<L::Owned, V>,
     {
@@ -109,7 +109,11 @@ where
     /// [`Call::lookup`] for a `stale` function whose arguments can be rebuilt from its key:
     /// the refresh of a stale entry runs `refresh(&key)` on a background thread, and the
     /// caller that found it stale is answered at once like everyone else.
-    pub fn lookup_stale<L: KeyRef, F>(self, key: L, refresh: F) -> Lookup<R, TicketOf<R, P, L, V>>
+    pub fn lookup_stale<L: KeyRef, F>(
+        self,
+        key: L,
+        refresh: F,
+    ) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         B: Backend<L::Owned, V>,
         F: FnOnce(&L::Owned) + Send + 'static,
@@ -122,7 +126,7 @@ where
 
     /// The `async` form of [`Call::lookup`]: waiting for another caller's run does not block
     /// the thread.
-    pub async fn lookup_async<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    pub async fn lookup_async<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         B: Backend<L::Owned, V>,
     {
@@ -136,7 +140,7 @@ where
         self,
         key: L,
         refresh: F,
-    ) -> Lookup<R, TicketOf<R, P, L, V>>
+    ) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         B: Backend<L::Owned, V>,
         F: FnOnce(L::Owned) -> Fut + Send + 'static,
@@ -148,7 +152,7 @@ where
     /// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
     /// short path, or the cache and the key's hash to go on with.
     #[inline]
-    fn start<L: KeyRef>(&self, key: &L) -> Start<R, TicketOf<R, P, L, V>, L::Owned, V>
+    fn start<L: KeyRef>(&self, key: &L) -> StartOf<R, P, L, V, B>
     where
         B: Backend<L::Owned, V>,
     {
@@ -171,7 +175,7 @@ where
     }
 
     #[inline]
-    fn lookup_sync<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V>>
+    fn lookup_sync<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         L: KeyRef,
         B: Backend<L::Owned, V>,
@@ -204,7 +208,11 @@ where
         }
     }
 
-    async fn lookup_async_with<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V>>
+    async fn lookup_async_with<L, S>(
+        self,
+        mut key: L,
+        stale: S,
+    ) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         L: KeyRef,
         B: Backend<L::Owned, V>,
@@ -267,7 +275,10 @@ fn copy_hit<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: Ke
 }
 
 /// The ticket a lookup of key `L` hands out.
-type TicketOf<R, P, L, V> = Ticket<R, P, <L as KeyRef>::Owned, V>;
+type TicketOf<R, P, L, V, B> = Ticket<R, P, <L as KeyRef>::Owned, V, B>;
+
+/// How a lookup of key `L` starts.
+type StartOf<R, P, L, V, B> = Start<R, TicketOf<R, P, L, V, B>, <L as KeyRef>::Owned, V>;
 
 /// How every lookup starts.
 enum Start<R, T, K: 'static, V: 'static> {
@@ -289,19 +300,20 @@ enum Step<R, T, K, V, L> {
 /// One look at the store, the part of a lookup that is the same for threads and tasks.
 #[inline]
 #[allow(clippy::type_complexity)] // the answer, or the flight and the key
-fn step<R, V, P, L, S>(
+fn step<R, V, P, L, S, B>(
     cache: &'static Cache<L::Owned, V>,
     hash: u64,
     key: L,
     mode: Mode,
     stale: &mut Option<S>,
     held: Option<Held<'static, L::Owned, V>>,
-) -> Step<R, Ticket<R, P, L::Owned, V>, L::Owned, V, L>
+) -> Step<R, Ticket<R, P, L::Owned, V, B>, L::Owned, V, L>
 where
     V: Clone + Send + Sync + 'static,
     P: Policy<R, Stored = V>,
     L: KeyRef,
     S: StaleRefresh<L::Owned, V>,
+    B: Backend<L::Owned, V>,
 {
     let store = &cache.store;
     let ticket = |key, run| Ticket::new(cache, hash, key, run);

@@ -3,7 +3,7 @@
 //! ticket); the tags and the `unless` it passes along.
 
 use super::{Args, Call, Lookup, Mode, TicketOf, invalidate};
-use crate::backend::Memory;
+use crate::backend::{Memory, Tiers};
 use crate::call::Ticket;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
@@ -24,7 +24,7 @@ pub trait Site {
     // and `Lookup::run`'s match, in the caller.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn lookup<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    fn lookup<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V, Memory>>
     where
         Self: Sized,
         V: Clone + Send + Sync + 'static,
@@ -35,7 +35,7 @@ pub trait Site {
     }
 
     /// `refresh_f`: [`Site::lookup`] that always runs the body.
-    fn refresh<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V>>
+    fn refresh<R, V, P, L>(self, policy: P, key: L) -> Lookup<R, TicketOf<R, P, L, V, Memory>>
     where
         Self: Sized,
         V: Clone + Send + Sync + 'static,
@@ -51,7 +51,7 @@ pub trait Site {
         self,
         policy: P,
         key: L,
-    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V>>>
+    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V, Memory>>>
     where
         Self: Sized,
         V: Clone + Send + Sync + 'static,
@@ -67,7 +67,7 @@ pub trait Site {
         self,
         policy: P,
         key: L,
-    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V>>>
+    ) -> impl Future<Output = Lookup<R, TicketOf<R, P, L, V, Memory>>>
     where
         Self: Sized,
         V: Clone + Send + Sync + 'static,
@@ -94,11 +94,12 @@ impl Site for &'static CacheHandle {
     }
 }
 
-impl<R, V, P, K> Lookup<R, Ticket<R, P, K, V>>
+impl<R, V, P, K, B> Lookup<R, Ticket<R, P, K, V, B>>
 where
     V: Clone + Send + Sync + 'static,
     P: Policy<R, Stored = V>,
     K: Hash + Eq + Clone + Send + Sync + 'static,
+    B: Tiers,
 {
     /// On a miss, labels the entry the run stores with `tags()` (computed on a miss only).
     #[inline]

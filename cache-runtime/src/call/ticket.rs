@@ -4,6 +4,7 @@
 //! and hands the result back to the store, which stores it and wakes the flight's waiters.
 
 use super::args::{Args, call_once};
+use crate::backend::{Memory, Tiers};
 use crate::cache::Cache;
 use crate::flight::Outcome;
 use crate::key::StoredKey;
@@ -20,14 +21,17 @@ use std::marker::PhantomData;
 ///
 /// Dropping it without [`Ticket::run`] (a panic in the body, a cancelled future) wakes the
 /// callers waiting for this key, and one of them runs the body instead.
+///
+/// `B`, the cache's backend, says whether the cache may have a remote tier: a function whose
+/// entries live in memory does not compile the remote tier's part of a run.
 #[must_use = "a ticket must run the body"]
-pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static> {
+pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static, B = Memory> {
     /// `None`: run the body and store nothing (a bypass, `MEMOCACHE_DISABLE`, a body that
     /// calls itself with the same key).
     claim: Option<Claim<K, V>>,
     /// The labels of the entry it stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
     tags: Option<Vec<String>>,
-    _result: PhantomData<fn(P) -> R>,
+    _result: PhantomData<fn(P, B) -> R>,
 }
 
 /// A ticket's hold on its cache: where the result goes, the run to hand back, and what the
@@ -112,11 +116,12 @@ impl<K: 'static, V: 'static> Drop for RunGuard<K, V> {
     }
 }
 
-impl<R, V, P, K> Ticket<R, P, K, V>
+impl<R, V, P, K, B> Ticket<R, P, K, V, B>
 where
     V: Clone + Send + Sync + 'static,
     P: Policy<R, Stored = V>,
     K: Hash + Eq + Clone + Send + Sync + 'static,
+    B: Tiers,
 {
     /// A ticket that runs the body and stores nothing.
     pub(crate) fn uncached() -> Self {
@@ -166,11 +171,9 @@ where
         args: A,
         body: A::Body,
     ) -> R {
-        if self
-            .claim
-            .as_ref()
-            .is_some_and(|c| c.cache.remote().is_none())
-        {
+        // A constant condition for a backend without a remote tier: the rest of this
+        // function is not even compiled for it.
+        if const { !B::REMOTE } || self.local() {
             return self.call_local(unless, args, body);
         }
         if let Some(v) = self.before() {
@@ -184,6 +187,14 @@ where
         result
     }
 
+    /// Whether the run has a cache and the cache no remote tier (its backend may have one,
+    /// and the tier not be there).
+    fn local(&self) -> bool {
+        self.claim
+            .as_ref()
+            .is_some_and(|c| c.cache.remote().is_none())
+    }
+
     /// [`Ticket::call`] in a cache without a remote tier (most of them): no lease, no fill,
     /// no send to count, so the run goes straight from the body to the store.
     fn call_local<U: FnOnce(&R) -> bool, A: Args<R>>(
@@ -195,14 +206,32 @@ where
         self.announce();
         self.body_starts();
         let result = args.call(body);
-        let kept = P::keep(&result);
-        let refused = kept.is_some() && unless(&result);
-        let mut done = Self::keep(&result, kept, refused);
+        self.local_after(&result, unless);
+        result
+    }
+
+    /// [`Ticket::run_async`] in a cache without a remote tier, as [`Ticket::call_local`].
+    async fn run_local_async<U: FnOnce(&R) -> bool>(
+        mut self,
+        unless: U,
+        body: impl Future<Output = R>,
+    ) -> R {
+        self.announce();
+        self.body_starts();
+        let result = body.await;
+        self.local_after(&result, unless);
+        result
+    }
+
+    /// After the body ran, in a cache without a remote tier: the result to the store.
+    fn local_after<U: FnOnce(&R) -> bool>(&mut self, result: &R, unless: U) {
+        let kept = P::keep(result);
+        let refused = kept.is_some() && unless(result);
+        let mut done = Self::keep(result, kept, refused);
         done.tags = self.tags.take();
         if let Some(claim) = &mut self.claim {
             claim.hand_back(done);
         }
-        result
     }
 
     /// The `async` form of [`Ticket::run`].
@@ -211,6 +240,9 @@ where
         unless: U,
         body: impl Future<Output = R>,
     ) -> R {
+        if const { !B::REMOTE } || self.local() {
+            return self.run_local_async(unless, body).await;
+        }
         if let Some(v) = self.before_async().await {
             return v;
         }

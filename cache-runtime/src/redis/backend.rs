@@ -4,7 +4,7 @@
 
 use super::bus;
 use super::tier::{Tier, pending_tags};
-use crate::backend::{Backend, Wipe};
+use crate::backend::{Backend, Tiers, Wipe};
 use crate::config::Config;
 use crate::remote::{BoxFuture, Remote};
 use serde::Serialize;
@@ -39,11 +39,13 @@ where
     K: RedisKey + Clone + Send + Sync + 'static,
     V: RedisValue + Send + Sync + 'static,
 {
-    const REMOTE: bool = true;
-
     fn remote(self, name: &'static str, config: &Config) -> Option<Box<dyn Remote<K, V>>> {
         Some(Box::new(Tier::<K, V>::new(name, config)))
     }
+}
+
+impl Tiers for Redis {
+    const REMOTE: bool = true;
 }
 
 impl Wipe for Redis {
