@@ -58,10 +58,12 @@ pub(crate) enum Fresh<'a, K, V> {
     Locked(Held<'a, K, V>),
 }
 
-/// A shard [`Store::fresh`] found no fresh entry in, still locked, and the time it read.
+/// A shard [`Store::fresh`] found no fresh entry in, still locked, the time it read, and the
+/// key's entry it found (stale or expired), if any: [`Store::begin`] does not probe again.
 pub(crate) struct Held<'a, K, V> {
     shard: MutexGuard<'a, Shard<K, V>>,
     now: u64,
+    at: Option<u32>,
 }
 
 /// What a look at the store found, under the shard's lock.
@@ -179,10 +181,18 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         let now = self.now();
         let mut shard = self.shard(hash);
         let Some(i) = shard.find(hash, key) else {
-            return Fresh::Locked(Held { shard, now });
+            return Fresh::Locked(Held {
+                shard,
+                now,
+                at: None,
+            });
         };
         if !matches!(shard.age(i, now, &self.settings.expiry), Age::Fresh) {
-            return Fresh::Locked(Held { shard, now });
+            return Fresh::Locked(Held {
+                shard,
+                now,
+                at: Some(i),
+            });
         }
         shard.stats.hits += 1;
         // A constant condition: stores of types that cannot have copies carry none of this
@@ -217,12 +227,14 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
     ) -> Found<K, V> {
         // Declared before the guard so that it drops after the lock is released.
         let mut expired = None;
-        let (mut shard, now) = match held {
-            Some(Held { shard, now }) => (shard, now),
-            None => (self.shard(hash), self.now()),
+        let (mut shard, now, at) = match held {
+            Some(Held { shard, now, at }) => (shard, now, Some(at)),
+            None => (self.shard(hash), self.now(), None),
         };
         if !refresh {
-            if let Some(i) = shard.find(hash, key) {
+            // Held since `fresh` probed: the index has not changed.
+            let at = at.unwrap_or_else(|| shard.find(hash, key));
+            if let Some(i) = at {
                 match shard.age(i, now, &self.settings.expiry) {
                     Age::Fresh => {
                         shard.stats.hits += 1;
