@@ -316,13 +316,13 @@ where
     B: Backend<L::Owned, V>,
 {
     let store = &cache.store;
-    let ticket = |key, run| Ticket::new(cache, hash, key, run);
+    let ticket = Ticket::new;
     let answer = match store.begin(hash, &key, mode == Mode::Refresh, held) {
         Found::Hit(v) | Found::Stale(v, None) => Lookup::Hit(P::restore(v)),
         Found::Stale(v, Some(run)) => {
             // The stale entry's refresh runs elsewhere if it can; else this caller runs it
             // and answers with the fresh value, while everyone else gets the stale one.
-            let run = RunGuard::new(store, hash, run);
+            let run = RunGuard::new(cache, hash, run);
             let refresh = match stale.take() {
                 Some(s) => s.start(key.into_owned_key(), run),
                 None => Refresh::Here(key.into_owned_key(), run),
@@ -337,7 +337,7 @@ where
         }
         Found::Run(run) => Lookup::Miss(ticket(
             key.into_owned_key(),
-            RunGuard::new(store, hash, run),
+            RunGuard::new(cache, hash, run),
         )),
         Found::Join(flight) => return Step::Wait(flight, key),
     };

@@ -12,7 +12,7 @@ use crate::ongoing;
 use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::remote::{Fetched, Filled, Lease};
-use crate::store::{Done, Run, Store};
+use crate::store::{Done, Run};
 use std::future::Future;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -37,10 +37,10 @@ pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static, B = Memor
 /// A ticket's hold on its cache: where the result goes, the run to hand back, and what the
 /// remote tier may do with the value.
 struct Claim<K: 'static, V: 'static> {
-    cache: &'static Cache<K, V>,
-    hash: u64,
     /// `None` once handed to the store.
     key: Option<K>,
+    /// The run, and the cache and hash it is in (the ticket's: it is moved at every step of a
+    /// miss, and fits in fewer bytes without copies of them).
     run: RunGuard<K, V>,
     /// What the run may do in the remote tier: fill under its lease, or nothing (without a
     /// lease, or with no remote tier); a `refresh_*` takes the key's lease first, whatever
@@ -74,7 +74,7 @@ impl Fill {
 impl<K: 'static, V: 'static> Drop for Claim<K, V> {
     fn drop(&mut self) {
         if let (Some(lease), Some(key), Some(remote)) =
-            (self.fill.take_lease(), &self.key, self.cache.remote())
+            (self.fill.take_lease(), &self.key, self.run.cache.remote())
         {
             remote.release(key, lease);
         }
@@ -84,7 +84,7 @@ impl<K: 'static, V: 'static> Drop for Claim<K, V> {
 /// A run of the body that the store handed out: abandoned (its waiters woken, one of them to
 /// run the body) if it is dropped before it is handed back.
 pub(crate) struct RunGuard<K: 'static, V: 'static> {
-    store: &'static Store<K, V>,
+    cache: &'static Cache<K, V>,
     hash: u64,
     run: Option<Run<K, V>>,
     /// Whether the body started: an abandoned run counts as a miss then.
@@ -92,9 +92,9 @@ pub(crate) struct RunGuard<K: 'static, V: 'static> {
 }
 
 impl<K: 'static, V: 'static> RunGuard<K, V> {
-    pub(crate) fn new(store: &'static Store<K, V>, hash: u64, run: Run<K, V>) -> Self {
+    pub(crate) fn new(cache: &'static Cache<K, V>, hash: u64, run: Run<K, V>) -> Self {
         RunGuard {
-            store,
+            cache,
             hash,
             run: Some(run),
             ran_body: false,
@@ -110,7 +110,8 @@ impl<K: 'static, V: 'static> RunGuard<K, V> {
 impl<K: 'static, V: 'static> Drop for RunGuard<K, V> {
     fn drop(&mut self) {
         if let Some(run) = self.run.take() {
-            self.store
+            self.cache
+                .store
                 .abandon(self.hash, run.flight.as_ref(), self.ran_body);
         }
     }
@@ -133,11 +134,9 @@ where
     }
 
     /// The ticket for a run the store handed out.
-    pub(crate) fn new(cache: &'static Cache<K, V>, hash: u64, key: K, run: RunGuard<K, V>) -> Self {
+    pub(crate) fn new(key: K, run: RunGuard<K, V>) -> Self {
         Ticket {
             claim: Some(Claim {
-                cache,
-                hash,
                 key: Some(key),
                 fill: if run.refreshes() {
                     Fill::Take
@@ -192,13 +191,13 @@ where
     fn local(&self) -> bool {
         self.claim
             .as_ref()
-            .is_some_and(|c| c.cache.remote().is_none())
+            .is_some_and(|c| c.run.cache.remote().is_none())
     }
 
     /// [`Ticket::call`] in a cache without a remote tier (most of them): no lease, no fill,
     /// no send to count, so the run goes straight from the body to the store.
     fn call_local<U: FnOnce(&R) -> bool, A: Args<R>>(
-        mut self,
+        &mut self,
         unless: U,
         args: A,
         body: A::Body,
@@ -326,7 +325,7 @@ where
         let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
-            let stored = match (claim.cache.remote(), &claim.key, &done.value) {
+            let stored = match (claim.run.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
                         remote.fill(key, value, tags.as_deref().unwrap_or_default(), lease)
@@ -345,7 +344,7 @@ where
         let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
-            let stored = match (claim.cache.remote(), &claim.key, &done.value) {
+            let stored = match (claim.run.cache.remote(), &claim.key, &done.value) {
                 (Some(remote), Some(key), Some(value)) => match claim.fill.take_lease() {
                     Some(lease) => {
                         remote
@@ -373,7 +372,7 @@ where
         let Some(claim) = &mut self.claim else {
             return;
         };
-        let store = &claim.cache.store;
+        let store = &claim.run.cache.store;
         let Some(run) = claim.run.run.as_mut() else {
             return;
         };
@@ -429,12 +428,12 @@ where
         if run.refresh {
             return None;
         }
-        self.cache.remote()
+        self.run.cache.remote()
     }
 
     /// A refresh's remote tier and key, before it took the lease.
     fn to_take(&self) -> Option<(&'static dyn crate::remote::Remote<K, V>, &K)> {
-        match (&self.fill, self.cache.remote(), &self.key) {
+        match (&self.fill, self.run.cache.remote(), &self.key) {
             (Fill::Take, Some(remote), Some(key)) => Some((remote, key)),
             _ => None,
         }
@@ -475,7 +474,7 @@ where
             Fetched::Hit { value, lives } => {
                 // Not kept locally while the tier says no (a near cache that does not hear
                 // the other processes' invalidations): the waiters get it all the same.
-                let keep = self.cache.remote().is_none_or(|r| r.keeps_local());
+                let keep = self.run.cache.remote().is_none_or(|r| r.keeps_local());
                 let done = Done {
                     value: keep.then(|| value.clone()),
                     unstored: if keep {
@@ -519,12 +518,13 @@ where
     /// it after the invalidation returned, in another process).
     fn complete(mut self, mut done: Done<V>, stored: Filled, tags: Option<Vec<String>>) {
         if let (Some(lease), Some(key), Some(remote)) =
-            (self.fill.take_lease(), &self.key, self.cache.remote())
+            (self.fill.take_lease(), &self.key, self.run.cache.remote())
         {
             // Nothing to fill (an `Err`, an `unless`): the lease goes back.
             remote.release(key, lease);
         }
-        let keep = stored == Filled::Stored && self.cache.remote().is_none_or(|r| r.keeps_local());
+        let keep =
+            stored == Filled::Stored && self.run.cache.remote().is_none_or(|r| r.keeps_local());
         if !keep && let Some(v) = done.value.take() {
             done.unstored = match stored {
                 Filled::Overtaken => Outcome::Retry,
@@ -544,6 +544,6 @@ where
         let (Some(key), Some(run)) = (self.key.take(), self.run.run.take()) else {
             return;
         };
-        self.cache.store.complete(self.hash, key, run, done);
+        self.run.cache.store.complete(self.run.hash, key, run, done);
     }
 }
