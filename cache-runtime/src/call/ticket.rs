@@ -195,7 +195,8 @@ where
     }
 
     /// [`Ticket::call`] in a cache without a remote tier (most of them): no lease, no fill,
-    /// no send to count, so the run goes straight from the body to the store.
+    /// no send to count, so the run goes straight from the body to the store. By reference:
+    /// the ticket is not copied again.
     fn call_local<U: FnOnce(&R) -> bool, A: Args<R>>(
         &mut self,
         unless: U,

@@ -177,3 +177,102 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         Some(flight)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Done, Found, Store};
+    use crate::config::Config;
+    use crate::flight::Outcome;
+    use crate::key::Owned;
+    use std::sync::Arc;
+
+    fn begin(s: &Store<u64, u64>, k: u64) -> Found<u64, u64> {
+        let key = Owned(k);
+        s.begin(s.hash(&key), &key, false, None)
+    }
+
+    fn finish(s: &Store<u64, u64>, k: u64, run: super::Run<u64, u64>) {
+        let done = Done {
+            value: Some(k * 10),
+            unstored: Outcome::Retry,
+            tags: None,
+            ran_body: true,
+            lives: None,
+        };
+        s.complete(s.hash(&Owned(k)), k, run, done);
+    }
+
+    fn get(s: &Store<u64, u64>, k: u64) -> Option<u64> {
+        match begin(s, k) {
+            Found::Hit(v) => Some(v),
+            Found::Run(run) => {
+                s.abandon(s.hash(&Owned(k)), run.flight.as_ref(), false);
+                None
+            }
+            _ => panic!("key {k}: no run is in progress"),
+        }
+    }
+
+    /// Many runs at once in one shard: each caller joins its own key's flight, an
+    /// invalidation detaches that key's only, and the runs finish in an order unlike the one
+    /// they began in (the list is reordered by every removal).
+    #[test]
+    fn many_runs_in_one_shard_each_joined_detached_and_finished_by_key() {
+        let s = Store::<u64, u64>::new(&Config::new().capacity(256), false);
+        assert_eq!(s.shards.len(), 1, "one shard: every run is in one list");
+        let n = 200_u64;
+        let mut runs: Vec<_> = (0..n)
+            .map(|k| match begin(&s, k) {
+                Found::Run(run) => (k, run),
+                _ => panic!("key {k}: the first caller runs the body"),
+            })
+            .collect();
+        for (k, run) in &runs {
+            let Found::Join(f) = begin(&s, *k) else {
+                panic!("key {k}: a second caller joins the run");
+            };
+            assert!(
+                Arc::ptr_eq(&f, run.flight.as_ref().unwrap()),
+                "key {k}'s own flight"
+            );
+        }
+        // Detached: key 7's run stores nothing, and the next caller runs the body again.
+        assert!(!s.invalidate(&Owned(7)), "nothing stored yet");
+        let Found::Run(again) = begin(&s, 7) else {
+            panic!("a caller after the invalidation does not join the detached run");
+        };
+        for (k, _) in &runs {
+            if *k != 7 {
+                assert!(
+                    matches!(begin(&s, *k), Found::Join(_)),
+                    "key {k} still joinable"
+                );
+            }
+        }
+        // Finished from the middle outwards, the detached run among them.
+        runs.sort_by_key(|(k, _)| (k % 3, u64::MAX - k));
+        for (k, run) in runs {
+            finish(&s, k, run);
+            if k != 7 {
+                assert_eq!(get(&s, k), Some(k * 10), "key {k}");
+            }
+        }
+        assert_eq!(s.len(), n as usize - 1, "the detached run stored nothing");
+        finish(&s, 7, again);
+        assert_eq!(
+            get(&s, 7),
+            Some(70),
+            "the run after the invalidation stored"
+        );
+        for k in 0..n {
+            assert_eq!(get(&s, k), Some(k * 10), "key {k}");
+        }
+        assert!(lock_flights_empty(&s), "every flight left the list");
+    }
+
+    fn lock_flights_empty(s: &Store<u64, u64>) -> bool {
+        s.shards
+            .iter()
+            .all(|shard| super::super::lock(&shard.0).flights.0.is_empty())
+    }
+}
