@@ -84,6 +84,13 @@ impl Sketch {
         least
     }
 
+    /// Whether the key hashing to `candidate` was asked for more often than the one hashing
+    /// to `victim` (W-TinyLFU's admission).
+    #[inline]
+    pub(super) fn admits(&self, candidate: u64, victim: u64) -> bool {
+        self.estimate(candidate) > self.estimate(victim)
+    }
+
     /// Counts one access of the key.
     #[inline]
     pub(super) fn increment(&mut self, hash: u64) {
