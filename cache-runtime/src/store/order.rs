@@ -70,10 +70,12 @@ impl List {
         len: 0,
     };
 
+    #[inline]
     fn tail(&self) -> Option<u32> {
         (self.tail != NIL).then_some(self.tail)
     }
 
+    #[inline]
     fn push_front(&mut self, links: &mut [Links], i: u32) {
         let old = self.front;
         links[i as usize] = Links {
@@ -85,6 +87,7 @@ impl List {
         self.len += 1;
     }
 
+    #[inline]
     fn unlink(&mut self, links: &mut [Links], i: u32) {
         let Links { prev, next } = links[i as usize];
         self.link_next(links, prev, next);
@@ -93,6 +96,7 @@ impl List {
     }
 
     /// Points `at`'s `prev` link to `to`; with `at` NIL, `to` becomes the tail.
+    #[inline]
     fn link_prev(&mut self, links: &mut [Links], at: u32, to: u32) {
         if at == NIL {
             self.tail = to;
@@ -102,6 +106,7 @@ impl List {
     }
 
     /// Points `at`'s `next` link to `to`; with `at` NIL, `to` becomes the front.
+    #[inline]
     fn link_next(&mut self, links: &mut [Links], at: u32, to: u32) {
         if at == NIL {
             self.front = to;
@@ -210,14 +215,24 @@ impl Order {
         }
     }
 
-    /// Whether a hit on entry `i` moves it: a hit in the window or probation moves it to
-    /// protected (measured: the same hit ratios as W-TinyLFU's LRU window, whose hits move
-    /// an entry within the window), one in protected to its front, unless it is in the front
-    /// quarter.
+    /// What a hit on entry `i` does: a hit in the window or probation moves it to protected
+    /// (measured: the same hit ratios as W-TinyLFU's LRU window, whose hits move an entry
+    /// within the window), one in protected to its front, unless it is in the front quarter
+    /// (then nothing) or at the front already (then it only counts). Every segment and
+    /// stamp read once.
     #[inline]
-    pub(super) fn moves_on_hit(&self, i: u32) -> bool {
-        self.seg(i) != PROTECTED
-            || (self.lists[PROTECTED as usize].front != i && !self.recently_moved(i))
+    pub(super) fn on_hit(&self, i: u32) -> OnHit {
+        if self.seg(i) != PROTECTED {
+            OnHit::Move
+        } else if self.quarter != 0
+            && self.tick.wrapping_sub(self.stamps[i as usize]) < self.quarter
+        {
+            OnHit::Nothing
+        } else if self.lists[PROTECTED as usize].front == i {
+            OnHit::Count
+        } else {
+            OnHit::Move
+        }
     }
 
     /// Whether entry `i` is in the protected list's front quarter after a hit now: it is
@@ -228,7 +243,7 @@ impl Order {
         self.recently_moved(i) || (self.quarter != 0 && self.seg(i) != PROTECTED)
     }
 
-    /// Moves entry `i` on a hit (see [`Order::moves_on_hit`]); returns the new tick, for the
+    /// Moves entry `i` on a hit (see [`Order::on_hit`]); returns the new tick, for the
     /// copies to read.
     pub(super) fn hit_move(&mut self, i: u32) -> Option<u32> {
         let seg = self.seg(i);
@@ -244,6 +259,7 @@ impl Order {
         tick
     }
 
+    #[inline]
     fn push(&mut self, i: u32, seg: u8) {
         if self.tiny {
             self.segs[i as usize] = seg;
@@ -252,6 +268,7 @@ impl Order {
     }
 
     /// Puts entry `i` at the protected front; returns the new tick.
+    #[inline]
     fn push_protected(&mut self, i: u32) -> Option<u32> {
         self.push(i, PROTECTED);
         (self.quarter != 0).then(|| {
@@ -386,6 +403,16 @@ impl Order {
         self.segs = Vec::new();
         self.stamps = Vec::new();
     }
+}
+
+/// What [`Order::on_hit`] says a hit does.
+pub(super) enum OnHit {
+    /// Nothing: the entry is in the protected list's front quarter.
+    Nothing,
+    /// Counts the access in the sketch ([`Order::count`]).
+    Count,
+    /// Counts the access and moves the entry ([`Order::hit_move`]).
+    Move,
 }
 
 /// What [`Order::pick`] found to make room.

@@ -10,7 +10,7 @@
 
 use super::entry::{Graveyard, NewEntry, Node};
 use super::expiry::{Age, Expiry};
-use super::order::{Order, Pick};
+use super::order::{OnHit, Order, Pick};
 use super::shards::{Hasher, Room, shard_max};
 use crate::config::Eviction;
 use crate::copies::{Copies, CopyMarks, ShardCopies};
@@ -176,18 +176,21 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             let hard = self.hard(i, &s.expiry);
             self.nodes[i as usize].deadline = s.expiry.touched(now, hard);
         }
-        if s.promote && !self.order.recently_moved(i) {
-            self.order.count(hash);
-            if self.order.moves_on_hit(i) {
-                self.hit_move(i);
+        if s.promote {
+            match self.order.on_hit(i) {
+                OnHit::Nothing => {}
+                OnHit::Count => self.order.count(hash),
+                OnHit::Move => self.hit_move(i, hash),
             }
         }
         value
     }
 
-    /// The move of a hit, out of line: most hits in a busy sharded cache skip it.
+    /// The count and move of a hit, out of line: most hits in a busy sharded cache skip
+    /// them.
     #[inline(never)]
-    fn hit_move(&mut self, i: u32) {
+    fn hit_move(&mut self, i: u32, hash: u64) {
+        self.order.count(hash);
         let tick = self.order.hit_move(i);
         self.publish(tick);
     }
