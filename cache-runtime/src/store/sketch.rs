@@ -52,6 +52,16 @@ fn counter(block: &[u64; BLOCK], n: u64, j: u32) -> (u64, usize, u32) {
     ((block[word] >> shift) & 15, word, shift)
 }
 
+/// The least of a key's four counters.
+#[inline(always)]
+fn least(block: &[u64; BLOCK], n: u64) -> u64 {
+    counter(block, n, 0)
+        .0
+        .min(counter(block, n, 1).0)
+        .min(counter(block, n, 2).0)
+        .min(counter(block, n, 3).0)
+}
+
 impl Sketch {
     /// A sketch for a shard of `share` entries.
     pub(super) fn new(share: usize) -> Self {
@@ -80,11 +90,7 @@ impl Sketch {
         let Some(block) = self.blocks.get(at) else {
             return 0;
         };
-        let least = counter(block, n, 0)
-            .0
-            .min(counter(block, n, 1).0)
-            .min(counter(block, n, 2).0)
-            .min(counter(block, n, 3).0);
+        let least = least(block, n);
         #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
         let least = least as u8;
         least
@@ -103,17 +109,15 @@ impl Sketch {
     pub(super) fn increment(&mut self, hash: u64) {
         let (at, n) = self.spot(hash);
         if let Some(block) = self.blocks.get_mut(at) {
-            let c = [
-                counter(block, n, 0),
-                counter(block, n, 1),
-                counter(block, n, 2),
-                counter(block, n, 3),
-            ];
-            let least = c[0].0.min(c[1].0).min(c[2].0).min(c[3].0);
+            let least = least(block, n);
             if least < 15 {
-                // Four different words: each counter's word is read once and written once.
-                for (count, word, shift) in c {
-                    block[word] += u64::from(count == least) << shift;
+                // Four different words; each place is worked out again rather than kept
+                // (fewer live registers: nothing spills).
+                for j in 0..4 {
+                    let (word, shift) = place(n, j);
+                    if (block[word] >> shift) & 15 == least {
+                        block[word] += 1 << shift;
+                    }
                 }
             }
         }
