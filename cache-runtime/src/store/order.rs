@@ -288,7 +288,9 @@ impl Order {
         if self.sketch.is_none() && self.len() * 2 >= self.share {
             self.sketch = Some(Sketch::new(self.share));
         }
-        self.count(hash);
+        if let Some(s) = &mut self.sketch {
+            s.add(hash);
+        }
         self.push(i, WINDOW);
         if self.lists[WINDOW as usize].len > self.window_max
             && let Some(t) = self.lists[WINDOW as usize].tail()
@@ -323,7 +325,6 @@ impl Order {
     /// `c`, and the main part's least recently used one (`v`): the candidate is admitted to
     /// probation only if its key was asked for more often. Returns the slot that goes and its
     /// key's hash, taken out of the lists.
-    #[inline]
     pub(super) fn admit(&mut self, candidate: u32, victim: u32, c: u64, v: u64) -> (u32, u64) {
         let admitted = self.sketch.as_ref().is_some_and(|s| s.admits(c, v));
         self.lists[WINDOW as usize].unlink(&mut self.links, candidate);

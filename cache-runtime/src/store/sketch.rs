@@ -103,10 +103,16 @@ impl Sketch {
         self.estimate(candidate) > self.estimate(victim)
     }
 
-    /// Counts one access of the key: its counters at the least value go up by one (unless
-    /// that is 15).
-    #[inline]
+    /// Counts one access of the key (see [`Sketch::add`]); out of line, for the shard's
+    /// generic hit path, which would otherwise carry a copy per key and value type.
     pub(super) fn increment(&mut self, hash: u64) {
+        self.add(hash);
+    }
+
+    /// Counts one access of the key: its counters at the least value go up by one (unless
+    /// that is 15). Inlined where a store counts its new entry.
+    #[inline(always)]
+    pub(super) fn add(&mut self, hash: u64) {
         let (at, n) = self.spot(hash);
         if let Some(block) = self.blocks.get_mut(at) {
             let least = least(block, n);
