@@ -1,27 +1,13 @@
 //! What a shard keeps of one entry, what a run hands it to store, and where the entries it
 //! takes out wait until its lock is released.
 
-use super::order::{Links, Listed};
-
 /// One cached entry.
 pub(super) struct Node<K, V> {
     pub(super) key: K,
     pub(super) value: V,
-    pub(super) links: Links,
     /// When the entry stops being fresh: `min(hard, last use + tti)`, where `hard` is when
     /// its `ttl` runs out (see `Shard::hard`).
     pub(super) deadline: u64,
-}
-
-impl<K, V> Listed for Node<K, V> {
-    #[inline]
-    fn links(&self) -> &Links {
-        &self.links
-    }
-    #[inline]
-    fn links_mut(&mut self) -> &mut Links {
-        &mut self.links
-    }
 }
 
 /// An entry a run stores.

@@ -31,24 +31,28 @@ impl Expiry {
     }
 
     /// Whether entries expire at all (else the store never reads the clock).
+    #[inline]
     pub(super) fn any(&self) -> bool {
         self.ttl != u64::MAX || self.tti != u64::MAX
     }
 
     /// Whether entries need their `ttl` deadline kept apart from `deadline`: only when a
     /// `tti` moves `deadline` and a `ttl` bounds it.
+    #[inline]
     pub(super) fn keeps_hard(&self) -> bool {
         self.ttl != u64::MAX && self.tti != u64::MAX
     }
 
     /// The `ttl` deadline (`hard`) and the first deadline of an entry stored at `now` that
     /// may live no longer than `cap` (`u64::MAX`: no cap).
+    #[inline]
     pub(super) fn deadlines(&self, now: u64, cap: u64) -> (u64, u64) {
         let hard = now.saturating_add(self.ttl).min(cap);
         (hard, hard.min(now.saturating_add(self.tti)))
     }
 
     /// An entry's idle deadline after a hit at `now`, bounded by its `ttl` deadline.
+    #[inline]
     pub(super) fn touched(&self, now: u64, hard: u64) -> u64 {
         hard.min(now.saturating_add(self.tti))
     }

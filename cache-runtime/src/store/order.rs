@@ -22,8 +22,9 @@
 //! The hot entries of a busy cache are then read without writing other entries' links, and
 //! such an entry cannot reach the tail without passing the three other quarters, where its
 //! next hit moves it. A single shard (`quarter` 0) keeps the exact order. The lists know
-//! nothing else of the entries: the shard keeps each entry's [`Links`] and lends them by
-//! [`Listed`].
+//! nothing else of the entries: each slot's [`Links`], segment and stamp are kept here,
+//! beside the shard's slab and moved with it, so this file is not generic (compiled once,
+//! not once per key and value type).
 
 use super::sketch::Sketch;
 use crate::config::Eviction;
@@ -33,7 +34,7 @@ pub(super) const NIL: u32 = u32::MAX;
 
 /// An entry's neighbours in its list.
 #[derive(Clone, Copy)]
-pub(super) struct Links {
+struct Links {
     /// Towards the front (most recently used).
     prev: u32,
     /// Towards the tail (least recently used).
@@ -42,16 +43,10 @@ pub(super) struct Links {
 
 impl Links {
     /// Not in a list yet.
-    pub(super) const NONE: Links = Links {
+    const NONE: Links = Links {
         prev: NIL,
         next: NIL,
     };
-}
-
-/// What the lists need of an entry: its links.
-pub(super) trait Listed {
-    fn links(&self) -> &Links;
-    fn links_mut(&mut self) -> &mut Links;
 }
 
 /// The lists, by the number each slot's segment records.
@@ -75,43 +70,48 @@ impl List {
         len: 0,
     };
 
+    #[inline]
     fn tail(&self) -> Option<u32> {
         (self.tail != NIL).then_some(self.tail)
     }
 
-    fn push_front<N: Listed>(&mut self, nodes: &mut [N], i: u32) {
+    #[inline]
+    fn push_front(&mut self, links: &mut [Links], i: u32) {
         let old = self.front;
-        *nodes[i as usize].links_mut() = Links {
+        links[i as usize] = Links {
             prev: NIL,
             next: old,
         };
-        self.link_prev(nodes, old, i);
+        self.link_prev(links, old, i);
         self.front = i;
         self.len += 1;
     }
 
-    fn unlink<N: Listed>(&mut self, nodes: &mut [N], i: u32) {
-        let Links { prev, next } = *nodes[i as usize].links();
-        self.link_next(nodes, prev, next);
-        self.link_prev(nodes, next, prev);
+    #[inline]
+    fn unlink(&mut self, links: &mut [Links], i: u32) {
+        let Links { prev, next } = links[i as usize];
+        self.link_next(links, prev, next);
+        self.link_prev(links, next, prev);
         self.len -= 1;
     }
 
     /// Points `at`'s `prev` link to `to`; with `at` NIL, `to` becomes the tail.
-    fn link_prev<N: Listed>(&mut self, nodes: &mut [N], at: u32, to: u32) {
+    #[inline]
+    fn link_prev(&mut self, links: &mut [Links], at: u32, to: u32) {
         if at == NIL {
             self.tail = to;
         } else {
-            nodes[at as usize].links_mut().prev = to;
+            links[at as usize].prev = to;
         }
     }
 
     /// Points `at`'s `next` link to `to`; with `at` NIL, `to` becomes the front.
-    fn link_next<N: Listed>(&mut self, nodes: &mut [N], at: u32, to: u32) {
+    #[inline]
+    fn link_next(&mut self, links: &mut [Links], at: u32, to: u32) {
         if at == NIL {
             self.front = to;
         } else {
-            nodes[at as usize].links_mut().next = to;
+            links[at as usize].next = to;
         }
     }
 }
@@ -133,6 +133,8 @@ pub(super) fn sizes(eviction: Eviction, share: usize, sharded: bool) -> (u32, u3
 /// A shard's lists over its entries, which are addressed by their slot.
 pub(super) struct Order {
     lists: [List; 3],
+    /// Each slot's links.
+    links: Vec<Links>,
     /// Each slot's list, with W-TinyLFU (the LRU policy keeps every entry in one list).
     segs: Vec<u8>,
     tiny: bool,
@@ -164,6 +166,7 @@ impl Order {
         let (window_max, protected_max, quarter) = sizes(eviction, share, sharded);
         Order {
             lists: [List::EMPTY; 3],
+            links: Vec::new(),
             segs: Vec::new(),
             tiny: eviction == Eviction::TinyLfu,
             window_max,
@@ -212,14 +215,24 @@ impl Order {
         }
     }
 
-    /// Whether a hit on entry `i` moves it: a hit in the window or probation moves it to
-    /// protected (measured: the same hit ratios as W-TinyLFU's LRU window, whose hits move
-    /// an entry within the window), one in protected to its front, unless it is in the front
-    /// quarter.
+    /// What a hit on entry `i` does: a hit in the window or probation moves it to protected
+    /// (measured: the same hit ratios as W-TinyLFU's LRU window, whose hits move an entry
+    /// within the window), one in protected to its front, unless it is in the front quarter
+    /// (then nothing) or at the front already (then it only counts). Every segment and
+    /// stamp read once.
     #[inline]
-    pub(super) fn moves_on_hit(&self, i: u32) -> bool {
-        self.seg(i) != PROTECTED
-            || (self.lists[PROTECTED as usize].front != i && !self.recently_moved(i))
+    pub(super) fn on_hit(&self, i: u32) -> OnHit {
+        if self.seg(i) != PROTECTED {
+            OnHit::Move
+        } else if self.quarter != 0
+            && self.tick.wrapping_sub(self.stamps[i as usize]) < self.quarter
+        {
+            OnHit::Nothing
+        } else if self.lists[PROTECTED as usize].front == i {
+            OnHit::Count
+        } else {
+            OnHit::Move
+        }
     }
 
     /// Whether entry `i` is in the protected list's front quarter after a hit now: it is
@@ -230,32 +243,34 @@ impl Order {
         self.recently_moved(i) || (self.quarter != 0 && self.seg(i) != PROTECTED)
     }
 
-    /// Moves entry `i` on a hit (see [`Order::moves_on_hit`]); returns the new tick, for the
+    /// Moves entry `i` on a hit (see [`Order::on_hit`]); returns the new tick, for the
     /// copies to read.
-    pub(super) fn hit_move<N: Listed>(&mut self, nodes: &mut [N], i: u32) -> Option<u32> {
+    pub(super) fn hit_move(&mut self, i: u32) -> Option<u32> {
         let seg = self.seg(i);
-        self.lists[seg as usize].unlink(nodes, i);
-        let tick = self.push_protected(nodes, i);
+        self.lists[seg as usize].unlink(&mut self.links, i);
+        let tick = self.push_protected(i);
         if self.tiny && self.lists[PROTECTED as usize].len > self.protected_max {
             // Protected overflows: its least recently used entry goes back to probation.
             if let Some(t) = self.lists[PROTECTED as usize].tail() {
-                self.lists[PROTECTED as usize].unlink(nodes, t);
-                self.push(nodes, t, PROBATION);
+                self.lists[PROTECTED as usize].unlink(&mut self.links, t);
+                self.push(t, PROBATION);
             }
         }
         tick
     }
 
-    fn push<N: Listed>(&mut self, nodes: &mut [N], i: u32, seg: u8) {
+    #[inline]
+    fn push(&mut self, i: u32, seg: u8) {
         if self.tiny {
             self.segs[i as usize] = seg;
         }
-        self.lists[seg as usize].push_front(nodes, i);
+        self.lists[seg as usize].push_front(&mut self.links, i);
     }
 
     /// Puts entry `i` at the protected front; returns the new tick.
-    fn push_protected<N: Listed>(&mut self, nodes: &mut [N], i: u32) -> Option<u32> {
-        self.push(nodes, i, PROTECTED);
+    #[inline]
+    fn push_protected(&mut self, i: u32) -> Option<u32> {
+        self.push(i, PROTECTED);
         (self.quarter != 0).then(|| {
             self.tick = self.tick.wrapping_add(1);
             self.stamps[i as usize] = self.tick;
@@ -266,92 +281,76 @@ impl Order {
     /// Puts new entry `i` (key `hash`) in: at the window's front, or the LRU list's; returns
     /// the new tick, if any. An overflowing window hands its oldest entry to probation: the
     /// shard had room for the new one.
-    pub(super) fn push_new<N: Listed>(
-        &mut self,
-        nodes: &mut [N],
-        i: u32,
-        hash: u64,
-    ) -> Option<u32> {
+    pub(super) fn push_new(&mut self, i: u32, hash: u64) -> Option<u32> {
         if !self.tiny {
-            return self.push_protected(nodes, i);
+            return self.push_protected(i);
         }
         if self.sketch.is_none() && self.len() * 2 >= self.share {
             self.sketch = Some(Sketch::new(self.share));
         }
-        self.count(hash);
-        self.push(nodes, i, WINDOW);
+        if let Some(s) = &mut self.sketch {
+            s.add(hash);
+        }
+        self.push(i, WINDOW);
         if self.lists[WINDOW as usize].len > self.window_max
             && let Some(t) = self.lists[WINDOW as usize].tail()
         {
-            self.lists[WINDOW as usize].unlink(nodes, t);
-            self.push(nodes, t, PROBATION);
+            self.lists[WINDOW as usize].unlink(&mut self.links, t);
+            self.push(t, PROBATION);
         }
         None
     }
 
-    /// Picks the entry that goes to make room in a full shard for a new one, and takes it out
-    /// of the lists (its slot is the new entry's). `hash_of`: an entry's key hash, for the
-    /// sketch; the evicted entry's comes back with it if it was computed. `None`: the shard
-    /// holds nothing.
-    pub(super) fn evict<N: Listed>(
-        &mut self,
-        nodes: &mut [N],
-        hash_of: impl Fn(&N) -> u64,
-    ) -> Option<(u32, Option<u64>)> {
+    /// The first step of making room in a full shard for a new entry: which entry goes, or
+    /// which two the sketch must decide between (see [`Order::admit`]).
+    #[inline]
+    pub(super) fn pick(&self) -> Pick {
         let main = self.lists[PROBATION as usize]
             .tail()
             .or(self.lists[PROTECTED as usize].tail());
-        let window = self.lists[WINDOW as usize];
-        let out = match (window.tail(), main) {
-            (Some(candidate), victim) if window.len >= self.window_max => {
-                // The window's oldest entry against the main part's least recently used one.
-                let (admitted, hashes) = match (victim, &self.sketch) {
-                    (Some(v), Some(s)) => {
-                        let (c, v) = (
-                            hash_of(&nodes[candidate as usize]),
-                            hash_of(&nodes[v as usize]),
-                        );
-                        (s.estimate(c) > s.estimate(v), Some((c, v)))
-                    }
-                    _ => (false, None),
-                };
-                self.lists[WINDOW as usize].unlink(nodes, candidate);
-                match victim {
-                    Some(v) if admitted => {
-                        self.push(nodes, candidate, PROBATION);
-                        (v, hashes.map(|h| h.1))
-                    }
-                    _ => return Some((candidate, hashes.map(|h| h.0))),
-                }
+        let window = &self.lists[WINDOW as usize];
+        match (window.tail(), main) {
+            // The window's oldest entry against the main part's least recently used one.
+            (Some(candidate), Some(victim))
+                if window.len >= self.window_max && self.sketch.is_some() =>
+            {
+                Pick::Contest { candidate, victim }
             }
-            (w, main) => (main.or(w)?, None),
-        };
-        let seg = self.seg(out.0);
-        self.lists[seg as usize].unlink(nodes, out.0);
-        Some(out)
+            (Some(candidate), _) if window.len >= self.window_max => Pick::Take(candidate),
+            (w, main) => main.or(w).map_or(Pick::Empty, Pick::Take),
+        }
+    }
+
+    /// Settles a [`Pick::Contest`] between the window's oldest entry, whose key hashes to
+    /// `c`, and the main part's least recently used one (`v`): the candidate is admitted to
+    /// probation only if its key was asked for more often. Returns the slot that goes and its
+    /// key's hash, taken out of the lists.
+    pub(super) fn admit(&mut self, candidate: u32, victim: u32, c: u64, v: u64) -> (u32, u64) {
+        let admitted = self.sketch.as_ref().is_some_and(|s| s.admits(c, v));
+        self.lists[WINDOW as usize].unlink(&mut self.links, candidate);
+        if admitted {
+            self.push(candidate, PROBATION);
+            self.unlink(victim);
+            (victim, v)
+        } else {
+            (candidate, c)
+        }
     }
 
     /// Takes entry `i` out of its list.
-    pub(super) fn unlink<N: Listed>(&mut self, nodes: &mut [N], i: u32) {
+    #[inline]
+    pub(super) fn unlink(&mut self, i: u32) {
         let seg = self.seg(i);
-        self.lists[seg as usize].unlink(nodes, i);
-    }
-
-    /// The entry that was in the last slot now sits in slot `i` (the slab moved it into a
-    /// hole, and [`Order::remove_slot`] its segment and stamp): its neighbours point to `i`.
-    pub(super) fn moved<N: Listed>(&mut self, nodes: &mut [N], i: u32) {
-        let Links { prev, next } = *nodes[i as usize].links();
-        let list = &mut self.lists[self.seg(i) as usize];
-        list.link_prev(nodes, next, i);
-        list.link_next(nodes, prev, i);
+        self.lists[seg as usize].unlink(&mut self.links, i);
     }
 
     fn len(&self) -> usize {
         self.lists.iter().map(|l| l.len as usize).sum()
     }
 
-    /// Room for `more` entries' segments and stamps.
+    /// Room for `more` entries' links, segments and stamps.
     pub(super) fn reserve(&mut self, more: usize) {
+        self.links.reserve_exact(more);
         if self.tiny {
             self.segs.reserve_exact(more);
         }
@@ -360,8 +359,9 @@ impl Order {
         }
     }
 
-    /// A segment and a stamp for a new slot at the end.
+    /// Links, a segment and a stamp for a new slot at the end.
     pub(super) fn push_slot(&mut self) {
+        self.links.push(Links::NONE);
         if self.tiny {
             self.segs.push(WINDOW);
         }
@@ -370,19 +370,28 @@ impl Order {
         }
     }
 
-    /// Slot `i`'s segment and stamp go, the last slot's take their place (as the slab's
-    /// entries do).
+    /// Slot `i`, already out of the lists, goes; the last slot takes its place (as the
+    /// slab's entries do), and its neighbours point to `i`.
     pub(super) fn remove_slot(&mut self, i: u32) {
+        let at = i as usize;
+        self.links.swap_remove(at);
         if self.tiny {
-            self.segs.swap_remove(i as usize);
+            self.segs.swap_remove(at);
         }
         if self.quarter != 0 {
-            self.stamps.swap_remove(i as usize);
+            self.stamps.swap_remove(at);
+        }
+        if let Some(&Links { prev, next }) = self.links.get(at) {
+            let seg = self.seg(i);
+            let list = &mut self.lists[seg as usize];
+            list.link_prev(&mut self.links, next, i);
+            list.link_next(&mut self.links, prev, i);
         }
     }
 
     /// Gives back memory beyond `n` slots.
     pub(super) fn shrink_to(&mut self, n: usize) {
+        self.links.shrink_to(n);
         self.segs.shrink_to(n);
         self.stamps.shrink_to(n);
     }
@@ -391,29 +400,51 @@ impl Order {
     /// asked for again).
     pub(super) fn clear(&mut self) {
         self.lists = [List::EMPTY; 3];
+        self.links = Vec::new();
         self.segs = Vec::new();
         self.stamps = Vec::new();
     }
+}
+
+/// What [`Order::on_hit`] says a hit does.
+pub(super) enum OnHit {
+    /// Nothing: the entry is in the protected list's front quarter.
+    Nothing,
+    /// Counts the access in the sketch ([`Order::count`]).
+    Count,
+    /// Counts the access and moves the entry ([`Order::hit_move`]).
+    Move,
+}
+
+/// What [`Order::pick`] found to make room.
+pub(super) enum Pick {
+    /// The shard holds nothing.
+    Empty,
+    /// This slot goes (its entry is still in the lists: [`Order::unlink`] it).
+    Take(u32),
+    /// The sketch decides (see [`Order::admit`]).
+    Contest { candidate: u32, victim: u32 },
 }
 
 #[cfg(test)]
 impl Order {
     /// Every list's slots from front to tail, checking every link, length and segment on
     /// the way; all of them, window first.
-    pub(super) fn walk<N: Listed>(&self, nodes: &[N]) -> Vec<u32> {
+    pub(super) fn walk(&self) -> Vec<u32> {
+        let links = &self.links;
         let mut seen = Vec::new();
         for (seg, list) in self.lists.iter().enumerate() {
             let mut prev = NIL;
             let mut at = list.front;
             let mut len = 0;
             while at != NIL {
-                assert_eq!(nodes[at as usize].links().prev, prev, "prev link of {at}");
+                assert_eq!(links[at as usize].prev, prev, "prev link of {at}");
                 assert_eq!(usize::from(self.seg(at)), seg, "segment of {at}");
                 seen.push(at);
                 len += 1;
-                assert!(seen.len() <= nodes.len(), "a cycle in the lists");
+                assert!(seen.len() <= links.len(), "a cycle in the lists");
                 prev = at;
-                at = nodes[at as usize].links().next;
+                at = links[at as usize].next;
             }
             assert_eq!(list.tail, prev, "tail of list {seg}");
             assert_eq!(list.len, len, "length of list {seg}");

@@ -11,7 +11,7 @@
 use super::entry::{Graveyard, NewEntry, Node};
 use super::expiry::{Age, Expiry};
 use super::flights::Flights;
-use super::order::{Links, Order};
+use super::order::{OnHit, Order, Pick};
 use super::shards::{Hasher, Room, shard_max};
 use crate::config::Eviction;
 use crate::copies::{Copies, CopyMarks, ShardCopies};
@@ -177,19 +177,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             let hard = self.hard(i, &s.expiry);
             self.nodes[i as usize].deadline = s.expiry.touched(now, hard);
         }
-        if s.promote && !self.order.recently_moved(i) {
-            self.order.count(hash);
-            if self.order.moves_on_hit(i) {
-                self.hit_move(i);
+        if s.promote {
+            match self.order.on_hit(i) {
+                OnHit::Nothing => {}
+                OnHit::Count => self.order.count(hash),
+                OnHit::Move => self.hit_move(i, hash),
             }
         }
         value
     }
 
-    /// The move of a hit, out of line: most hits in a busy sharded cache skip it.
+    /// The count and move of a hit, out of line: most hits in a busy sharded cache skip
+    /// them.
     #[inline(never)]
-    fn hit_move(&mut self, i: u32) {
-        let tick = self.order.hit_move(&mut self.nodes, i);
+    fn hit_move(&mut self, i: u32, hash: u64) {
+        self.order.count(hash);
+        let tick = self.order.hit_move(i);
         self.publish(tick);
     }
 
@@ -232,7 +235,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         let node = Node {
             key: new.key,
             value: new.value,
-            links: Links::NONE,
             deadline,
         };
         if room {
@@ -242,16 +244,21 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             self.link_new(i, new.hash, new.tags, &s.hasher);
         } else {
             let hasher = &s.hasher;
-            let Some((i, h)) = self
-                .order
-                .evict(&mut self.nodes, |n: &Node<K, V>| hasher.hash_one(&n.key))
-            else {
+            let hash_of = |i: u32| hasher.hash_one(&self.nodes[i as usize].key);
+            let (i, h) = match self.order.pick() {
                 // The shard holds nothing, and the other shards all the store's capacity.
-                return;
+                Pick::Empty => return,
+                Pick::Take(i) => {
+                    self.order.unlink(i);
+                    (i, hash_of(i))
+                }
+                Pick::Contest { candidate, victim } => {
+                    let (c, v) = (hash_of(candidate), hash_of(victim));
+                    self.order.admit(candidate, victim, c, v)
+                }
             };
             // Its slot takes the new entry, so no other entry moves in the slab (nor is
             // rehashed to be found again).
-            let h = h.unwrap_or_else(|| hasher.hash_one(&self.nodes[i as usize].key));
             self.forget(i, h);
             dead.push(std::mem::replace(&mut self.nodes[i as usize], node));
             self.stats.evictions += 1;
@@ -292,7 +299,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
 
     /// Puts the new entry in slot `i` in the eviction order, the index and under its tags.
     fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>, hasher: &Hasher) {
-        let tick = self.order.push_new(&mut self.nodes, i, hash);
+        let tick = self.order.push_new(i, hash);
         self.publish(tick);
         let nodes = &self.nodes;
         self.index
@@ -327,7 +334,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Takes entry `i` out of the eviction order, the index and the tags (voiding the
     /// threads' copies); its slot stays, for the caller to fill or remove.
     fn detach(&mut self, i: u32, hasher: &Hasher) {
-        self.order.unlink(&mut self.nodes, i);
+        self.order.unlink(i);
         self.forget(i, hasher.hash_one(&self.nodes[i as usize].key));
     }
 
@@ -358,7 +365,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         }
         self.order.remove_slot(i);
         if i != last {
-            self.order.moved(&mut self.nodes, i);
             let h = hasher.hash_one(&self.nodes[i as usize].key);
             if let Some(slot) = self.index.find_mut(h, |&j| j == last) {
                 *slot = i;
@@ -408,7 +414,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
                 .find(h, |&j| self.nodes[j as usize].key == node.key);
             assert_eq!(found.copied(), Some(i as u32), "index of slot {i}");
         }
-        assert_eq!(self.order.walk(&self.nodes).len(), n, "list length");
+        assert_eq!(self.order.walk().len(), n, "list length");
         assert!(n <= self.max, "at most {} entries in a shard", self.max);
         if let Some(t) = &self.tags {
             t.check(n);

@@ -14,8 +14,8 @@
 
 /// A shard's frequency sketch.
 pub(super) struct Sketch {
-    words: Box<[u64]>,
-    /// Blocks of [`BLOCK`] words, less one.
+    blocks: Box<[[u64; BLOCK]]>,
+    /// Blocks, less one (a power of two, less one).
     mask: usize,
     /// Counted increments since the last halving (halved with the counters).
     samples: usize,
@@ -32,78 +32,98 @@ const BLOCK: usize = 8;
 /// The highest bit of every 4-bit counter cleared: a word halved is `(w >> 1) & HALF`.
 const HALF: u64 = 0x7777_7777_7777_7777;
 
+/// Where counter `j` (0 to 3) of a key whose places are `n` is: word `2j` or `2j + 1` of
+/// its block (by bit `j` of `n`), at the nibble that `n`'s bits `60 - 4j` to `63 - 4j` name;
+/// returns the word and the bit offset. Written out per counter so that the four places
+/// are a few register operations each.
+#[inline(always)]
+fn place(n: u64, j: u32) -> (usize, u32) {
+    #[allow(clippy::cast_possible_truncation)] // one bit
+    let word = 2 * j as usize + ((n >> j) & 1) as usize;
+    #[allow(clippy::cast_possible_truncation)] // a nibble's offset, below 64
+    let shift = ((n >> (58 - 4 * j)) & 60) as u32;
+    (word & (BLOCK - 1), shift)
+}
+
+/// Counter `j`'s value in `block`, and its place.
+#[inline(always)]
+fn counter(block: &[u64; BLOCK], n: u64, j: u32) -> (u64, usize, u32) {
+    let (word, shift) = place(n, j);
+    ((block[word] >> shift) & 15, word, shift)
+}
+
+/// The least of a key's four counters.
+#[inline(always)]
+fn least(block: &[u64; BLOCK], n: u64) -> u64 {
+    counter(block, n, 0)
+        .0
+        .min(counter(block, n, 1).0)
+        .min(counter(block, n, 2).0)
+        .min(counter(block, n, 3).0)
+}
+
 impl Sketch {
     /// A sketch for a shard of `share` entries.
     pub(super) fn new(share: usize) -> Self {
         let words = (share.max(16).next_power_of_two() / 4).max(BLOCK);
         Sketch {
-            words: vec![0; words].into_boxed_slice(),
+            blocks: vec![[0; BLOCK]; words / BLOCK].into_boxed_slice(),
             mask: words / BLOCK - 1,
             samples: 0,
             period: share.max(16).saturating_mul(10),
         }
     }
 
-    /// The key's block, and the word (within the block) and the bit offset of each of its
-    /// four counters.
-    #[inline]
-    fn places(&self, hash: u64) -> (usize, [(usize, u32); 4]) {
+    /// The key's block, and the bits that place its four counters in it.
+    #[inline(always)]
+    fn spot(&self, hash: u64) -> (usize, u64) {
         #[allow(clippy::cast_possible_truncation)] // the high half picks the block
-        let block = ((hash.wrapping_mul(SPREAD) >> 32) as usize & self.mask) * BLOCK;
-        let n = hash.wrapping_mul(NIBBLE);
-        let place = |j: usize| {
-            // Counter `j` in word `2j` or `2j + 1` of the block.
-            #[allow(clippy::cast_possible_truncation)] // one bit
-            let word = 2 * j + ((n >> j) & 1) as usize;
-            #[allow(clippy::cast_possible_truncation)] // a nibble index, below 16
-            let nibble = ((n >> (60 - 4 * j)) & 15) as u32;
-            (word, nibble * 4)
-        };
-        (block, [place(0), place(1), place(2), place(3)])
-    }
-
-    /// The key's block (always there: the table is whole blocks).
-    #[inline]
-    fn block(&self, start: usize) -> Option<&[u64; BLOCK]> {
-        self.words.get(start..).and_then(<[u64]>::first_chunk)
+        let block = (hash.wrapping_mul(SPREAD) >> 32) as usize & self.mask;
+        (block, hash.wrapping_mul(NIBBLE))
     }
 
     /// The key's estimated count, 0 to 15.
     #[inline]
     pub(super) fn estimate(&self, hash: u64) -> u8 {
-        let (start, places) = self.places(hash);
-        let Some(block) = self.block(start) else {
+        let (at, n) = self.spot(hash);
+        // Always there: `mask` is the blocks' count less one.
+        let Some(block) = self.blocks.get(at) else {
             return 0;
         };
-        let mut least = 15;
-        for (word, shift) in places {
-            least = least.min((block[word & (BLOCK - 1)] >> shift) & 15);
-        }
+        let least = least(block, n);
         #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
         let least = least as u8;
         least
     }
 
-    /// Counts one access of the key.
+    /// Whether the key hashing to `candidate` was asked for more often than the one hashing
+    /// to `victim` (W-TinyLFU's admission).
     #[inline]
+    pub(super) fn admits(&self, candidate: u64, victim: u64) -> bool {
+        self.estimate(candidate) > self.estimate(victim)
+    }
+
+    /// Counts one access of the key (see [`Sketch::add`]); out of line, for the shard's
+    /// generic hit path, which would otherwise carry a copy per key and value type.
     pub(super) fn increment(&mut self, hash: u64) {
-        let (start, places) = self.places(hash);
-        let Some(block) = self
-            .words
-            .get_mut(start..)
-            .and_then(<[u64]>::first_chunk_mut::<BLOCK>)
-        else {
-            return;
-        };
-        let mut counts = [0; 4];
-        for (c, &(word, shift)) in counts.iter_mut().zip(&places) {
-            *c = (block[word & (BLOCK - 1)] >> shift) & 15;
-        }
-        let least = counts.iter().copied().min().unwrap_or(15);
-        if least < 15 {
-            for (&c, &(word, shift)) in counts.iter().zip(&places) {
-                if c == least {
-                    block[word & (BLOCK - 1)] += 1 << shift;
+        self.add(hash);
+    }
+
+    /// Counts one access of the key: its counters at the least value go up by one (unless
+    /// that is 15). Inlined where a store counts its new entry.
+    #[inline(always)]
+    pub(super) fn add(&mut self, hash: u64) {
+        let (at, n) = self.spot(hash);
+        if let Some(block) = self.blocks.get_mut(at) {
+            let least = least(block, n);
+            if least < 15 {
+                // Four different words; each place is worked out again rather than kept
+                // (fewer live registers: nothing spills).
+                for j in 0..4 {
+                    let (word, shift) = place(n, j);
+                    if (block[word] >> shift) & 15 == least {
+                        block[word] += 1 << shift;
+                    }
                 }
             }
         }
@@ -116,7 +136,7 @@ impl Sketch {
     /// Halves every counter (out of line: once per ten accesses per entry).
     #[inline(never)]
     fn halve(&mut self) {
-        for w in &mut self.words {
+        for w in self.blocks.iter_mut().flatten() {
             *w = (*w >> 1) & HALF;
         }
         self.samples /= 2;
@@ -125,7 +145,7 @@ impl Sketch {
     /// The sketch's heap bytes.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
-        self.words.len() * 8
+        self.blocks.len() * BLOCK * 8
     }
 }
 
@@ -164,5 +184,54 @@ mod tests {
             s.increment(spread(1000 + k));
         }
         assert!(s.estimate(spread(1)) <= 7, "{}", s.estimate(spread(1)));
+    }
+
+    /// The counters' places and the update written the plain way, one counter at a time
+    /// (as the sketch was first written): the sketch must count exactly as it does.
+    fn reference(words: &mut [u64], mask: usize, hash: u64) -> u64 {
+        let start = ((hash.wrapping_mul(SPREAD) >> 32) as usize & mask) * BLOCK;
+        let n = hash.wrapping_mul(NIBBLE);
+        let places: Vec<(usize, u64)> = (0..4)
+            .map(|j| {
+                (
+                    start + 2 * j + ((n >> j) & 1) as usize,
+                    ((n >> (60 - 4 * j)) & 15) * 4,
+                )
+            })
+            .collect();
+        let counts: Vec<u64> = places.iter().map(|&(w, s)| (words[w] >> s) & 15).collect();
+        let least = *counts.iter().min().unwrap();
+        if least < 15 {
+            for (&(w, s), &c) in places.iter().zip(&counts) {
+                if c == least {
+                    words[w] += 1 << s;
+                }
+            }
+        }
+        least
+    }
+
+    #[test]
+    fn counts_exactly_as_the_plain_reference() {
+        let mut s = Sketch::new(256);
+        let mut words = vec![0_u64; s.blocks.len() * BLOCK];
+        for i in 0..5_000_u64 {
+            // Skewed keys, so that counters collide and saturate.
+            let k = spread(i % 97 * (i % 7));
+            assert_eq!(
+                u64::from(s.estimate(k)),
+                reference(&mut words.clone(), s.mask, k)
+            );
+            reference(&mut words, s.mask, k);
+            let samples = s.samples;
+            s.increment(k);
+            if s.samples < samples {
+                for w in &mut words {
+                    *w = (*w >> 1) & HALF;
+                }
+            }
+            let flat: Vec<u64> = s.blocks.iter().flatten().copied().collect();
+            assert_eq!(flat, words, "after increment {i}");
+        }
     }
 }
