@@ -106,11 +106,9 @@ pub mod __private {
     pub use crate::config::{Config, Settings};
     pub use crate::handle::CacheHandle;
     pub use crate::invalidates::*;
-    pub use crate::key::{KeyChoice, KeyPart, KeyRef, KeyType, NotAKey, Owned};
+    pub use crate::key::{KeyRef, KeyType, NotAKey, Owned, key};
     pub use crate::per_self::SelfCaches;
-    pub use crate::policy::{
-        IsResult, OkOf, OkOnly, OkShared, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
-    };
+    pub use crate::policy::{IsResult, OkOnly, OkShared, Plain, Policy, Storable, Unstorable};
     #[cfg(feature = "redis")]
     pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Filled, Lease, Remote};
