@@ -106,7 +106,9 @@ pub mod __private {
     pub use crate::config::{Config, Settings};
     pub use crate::handle::CacheHandle;
     pub use crate::invalidates::*;
-    pub use crate::key::{KeyRef, KeyType, NotAKey, Owned, key};
+    pub use crate::key::{
+        AnyPart, KeyPart, KeyRef, KeyType, NotAKey, Owned, OwnedPart, RefPart, key,
+    };
     pub use crate::per_self::SelfCaches;
     pub use crate::policy::{IsResult, OkOnly, OkShared, Plain, Policy, Storable, Unstorable};
     #[cfg(feature = "redis")]
