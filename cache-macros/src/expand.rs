@@ -8,12 +8,11 @@
 //! Output (paths shortened; `P` is `::memocache::__private`):
 //! ```text
 //! pub fn price(symbol: &str, day: u32) -> Result<f64, Error> {
-//!     use P::{KeyChoice as _, Site as _, ValueChoice as _};
-//!     let t = price_cache().lookup(P::OkOf::<R>.policy(), (symbol, &day));
+//!     let t = ok::<Result<f64, Error>>(price_cache()).lookup((P::key(symbol).part(), P::key(&day).part()));
 //!     t.run((symbol, day), __memocache_price)
 //! }
 //! fn __memocache_price(symbol: &str, day: u32) -> Result<f64, Error> { BODY }
-//! pub fn invalidate_price(symbol: &str, day: u32) -> bool { price_cache().invalidate::<R, _, _>(policy, (symbol, &day)) }
+//! pub fn invalidate_price(symbol: &str, day: u32) -> bool { ok::<..>(price_cache()).invalidate(/* the key */) }
 //! pub fn invalidate_all_price() { price_cache().clear(); }
 //! pub fn refresh_price(symbol: &str, day: u32) -> Result<f64, Error> { /* as price, with `.refresh(..)` */ }
 //! pub fn price_cache() -> &'static CacheHandle { static HANDLE: CacheHandle = P::Config::new().ttl(..).handle(name); &HANDLE }
@@ -23,10 +22,11 @@
 //! runs the worker under its ticket (`Lookup::run`). An `async fn` is the same with
 //! `lookup_async(..).await` and `run_async(worker(..)).await`; a function whose entries are
 //! not only in memory (`redis`), or whose stale entries refresh in the background, calls
-//! `price_cache().call(mode, policy, backend).lookup..(..)`. The store's settings are built
-//! in the handle's `static`: at compile time where every option is a literal, else when the
-//! first cache is made. The key and the policy are written by `keys`
-//! (`(&&&&KeyPart(symbol)).part()`, shortened above). Every generic runtime function the
+//! `ok::<R>(price_cache()).call(mode, backend).lookup..(..)`. The store's
+//! settings are built in the handle's `static`: at compile time where every option is a
+//! literal, else when the first cache is made. The key and the policy are written by `keys`:
+//! the policy comes with the handle (`ok::<R>(..)`, `of`), chosen by the
+//! runtime's inherent methods, which need no `use`. Every generic runtime function the
 //! expansion calls is generic over the key and value types, and over the body's closure
 //! only where it must call it (`Ticket::run`, a few lines): what a miss does is compiled
 //! once per key and value type, not once per function.
@@ -46,7 +46,7 @@ use crate::keys;
 use crate::model::{Function, Param, Place};
 use crate::signature::{HelperNames, invalidate_generics, plain_param, plain_receiver};
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::Ident;
 use syn::ext::IdentExt;
 
@@ -201,8 +201,7 @@ impl<'f, 'a> Gen<'f, 'a> {
     /// `refresh_f`).
     fn cached_call(&self, refresh: bool) -> TokenStream {
         let (site, cache) = self.own_handle();
-        let uses = keys::uses(self.func, self.args, true);
-        let policy = keys::policy(self.func, self.args);
+        let select = keys::select(self.func, self.args, &cache);
         let key = keys::key(self.func, self.args);
         let lookup_var = Ident::new("__memocache_t", Span::mixed_site());
         let background = if refresh {
@@ -211,8 +210,8 @@ impl<'f, 'a> Gen<'f, 'a> {
             self.background_refresh()
         };
         let is_async = self.func.is_async();
-        // The short form for entries in memory (`f_cache().lookup(..)`); the general one
-        // names the mode and the backend (`f_cache().call(mode, policy, backend)..`).
+        // The short form for entries in memory (`of::<R>(f_cache()).lookup(..)`); the
+        // general one names the mode and the backend (`(..).call(mode, backend)..`).
         let lookup = if self.args.redis.span.is_none() && background.is_none() {
             let method = match (refresh, is_async) {
                 (false, false) => "lookup",
@@ -220,8 +219,8 @@ impl<'f, 'a> Gen<'f, 'a> {
                 (false, true) => "lookup_async",
                 (true, true) => "refresh_async",
             };
-            let method = Ident::new(method, Span::call_site());
-            quote!(#cache.#method(#policy, #key))
+            let method = keys::method(self.func, method, key.clone());
+            quote!(#select #method)
         } else {
             let mode = if refresh {
                 quote!(::memocache::__private::Mode::Refresh)
@@ -229,7 +228,8 @@ impl<'f, 'a> Gen<'f, 'a> {
                 quote!(::memocache::__private::Mode::Lookup)
             };
             let backend = self.backend();
-            let call = quote!(#cache.call(#mode, #policy, #backend));
+            let call = keys::method(self.func, "call", quote!(#mode, #backend));
+            let call = quote!(#select #call);
             match (is_async, background) {
                 (false, None) => quote!(#call.lookup(#key)),
                 (false, Some(refresh)) => quote!(#call.lookup_stale(#key, #refresh)),
@@ -274,7 +274,6 @@ impl<'f, 'a> Gen<'f, 'a> {
         };
         quote! {
             #site
-            #uses
             let #lookup_var = #lookup;
             #run
         }
@@ -296,33 +295,29 @@ impl<'f, 'a> Gen<'f, 'a> {
         let params = key_params.iter().map(|p| plain_param(p));
         let (generics, kept) = invalidate_generics(self.func, &key_params);
         let where_clause = self.helper_where(false, true, &kept);
-        let ret = keys::ret(self.func);
         let cache = self.cache_call();
-        let short = self.args.redis.span.is_none() && !self.func.is_async();
-        let uses = keys::uses(self.func, self.args, short);
-        let policy = keys::policy(self.func, self.args);
+        let select = keys::select(self.func, self.args, &cache);
         let key = keys::key(self.func, self.args);
         let ret_span = keys::ret_span(self.func);
         // The helpers of an `async fn` are `async` all the way down: a remote store is
         // awaited, not blocked on.
-        let call = if short {
+        let call = if self.args.redis.span.is_none() && !self.func.is_async() {
             let invalidate = Ident::new("invalidate", ret_span);
-            quote!(#cache.#invalidate::<#ret, _, _>(#policy, #key))
+            quote!(#select.#invalidate(#key))
         } else if self.func.is_async() {
             let backend = self.backend();
-            let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate_async);
-            quote!(#invalidate::<#ret, _, _, _, _>(#cache, #policy, #backend, #key).await)
+            let invalidate = Ident::new("invalidate_async", ret_span);
+            quote!(#select.#invalidate(#backend, #key).await)
         } else {
             let backend = self.backend();
-            let invalidate = quote_spanned!(ret_span=> ::memocache::__private::invalidate);
-            quote!(#invalidate::<#ret, _, _, _>(#cache, #policy, #backend, #key))
+            let invalidate = Ident::new("invalidate_in", ret_span);
+            quote!(#select.#invalidate(#backend, #key))
         };
         quote! {
             #head
             #asyncness fn #name #generics (#receiver #(#params),*) -> ::core::primitive::bool
             #where_clause
             {
-                #uses
                 #call
             }
         }

@@ -3,47 +3,24 @@
 //! words (its `#[diagnostic::on_unimplemented]` traits), and nothing else fails after it.
 //!
 //! Each part of the key (a parameter of the default key, an element of a `key = (a, b)`
-//! tuple, or a whole `key = expr`) becomes `(&&&&KeyPart(part)).part()`, and the policy
-//! `(&&ValueOf::<R>::new()).policy()` (or `(&&&&OkOf::<R>::new()).policy()`): method
-//! resolution picks the first
-//! impl that applies, a borrowed or an owned key part, `Plain` or `OkOnly`, or else a
-//! stand-in whose method's bound is the error (see `cache-runtime/src/key.rs` and
-//! `policy.rs`). The traits are brought into scope by [`uses`].
+//! tuple, or a whole `key = expr`) becomes `key(part).part()`; the policy comes with the
+//! handle,
+//! `__private::of::<R>(f_cache())` (or `ok`): method resolution picks the first inherent
+//! method that applies along a chain of derefs, a borrowed or an owned key part, `Plain`,
+//! `OkShared` or `OkOnly`, or else a stand-in whose method's bound is the error (see
+//! `cache-runtime/src/key.rs` and `call/site.rs`). Inherent methods: no `use` to bring in.
 
 use crate::args::Args;
 use crate::model::{Function, ReturnKind};
 use crate::signature::forwarded;
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::Expr;
 use syn::spanned::Spanned;
+use syn::{Expr, Ident};
 
 /// The most elements a `key = (..)` tuple is split into: the runtime implements its key
 /// trait for tuples of up to 12. A longer tuple is one part (and must be a key type).
 const MAX_TUPLE: usize = 12;
-
-/// The `use` that puts the choosing traits in scope, in each function that builds a key and
-/// a policy, and the handle's calls where `site` (each only where it is used: no lint to
-/// allow).
-pub fn uses(func: &Function, args: &Args, site: bool) -> TokenStream {
-    let key = has_parts(func, args).then(|| quote!(KeyChoice as _,));
-    let site = site.then(|| quote!(Site as _,));
-    quote!(use ::memocache::__private::{#key #site ValueChoice as _};)
-}
-
-/// Whether the key has a part to choose the form of (`()` and `key = ()` have none).
-fn has_parts(func: &Function, args: &Args) -> bool {
-    fn expr_has_parts(expr: &Expr) -> bool {
-        match peel(expr) {
-            Expr::Tuple(t) if t.elems.len() <= MAX_TUPLE => t.elems.iter().any(expr_has_parts),
-            _ => true,
-        }
-    }
-    match &args.key.value {
-        Some(expr) => expr_has_parts(expr),
-        None => func.params.iter().any(|p| p.ident.is_some()),
-    }
-}
 
 /// The key a call looks up: the parts of `key = ...`, else the parameters (`symbol` for a
 /// `&str`, `&n` for a `u64`), alone or in a tuple.
@@ -87,14 +64,12 @@ fn expr_key(expr: &Expr) -> TokenStream {
 /// One part, its tokens spanned from the first to the last of the user's, so that its error
 /// underlines all of them.
 fn part(value: TokenStream, (first, last): (Span, Span)) -> TokenStream {
-    // `(&&&&KeyPart(value)).part()`, the opening tokens at `first`, the closing at `last`.
+    // `key(value).part()`, the opening tokens at `first`, the closing at `last`: the error
+    // of a part that is not a key points at the receiver, `key(value)`.
     let mut value = Group::new(Delimiter::Parenthesis, value);
     value.set_span(last);
-    let wrapped = quote_spanned!(first=> &&&&::memocache::__private::KeyPart #value);
-    let mut receiver = Group::new(Delimiter::Parenthesis, wrapped);
-    receiver.set_span(first);
     let call = quote_spanned!(last=> .part());
-    quote!(#receiver #call)
+    quote_spanned!(first=> ::memocache::__private::key #value #call)
 }
 
 /// The spans of an expression's first and last tokens.
@@ -111,25 +86,35 @@ fn token_ends(tokens: TokenStream, first: Span) -> (Span, Span) {
     (first, last)
 }
 
-/// The storage policy, chosen from the return type and spanned at it: when the value cannot
-/// be stored, the one error points at `-> R`.
-pub fn policy(func: &Function, args: &Args) -> TokenStream {
+/// The handle `cache` with the storage policy chosen from the return type:
+/// `__private::of::<R>(f_cache())`, or `__private::ok::<R>(..)` for a `Result` of which
+/// only `Ok` is stored, its tokens spanned at the return type: when the value cannot be
+/// stored, the one error (of the cached function's `lookup`) points at `-> R`.
+pub fn select(func: &Function, args: &Args, cache: &TokenStream) -> TokenStream {
     let ret = ret(func);
-    let (first, last) = match func.output {
-        Some(ty) => token_ends(ty.to_token_stream(), ty.span()),
-        None => (Span::call_site(), Span::call_site()),
-    };
-    // `(&&ValueOf::<R>::new()).policy()`, the opening tokens at the type's first, the
-    // closing at its last, so that the error underlines the whole type.
-    let selector = if func.kind == ReturnKind::Result && !args.cache_errors.present() {
-        quote_spanned!(first=> &&&&::memocache::__private::OkOf::<#ret>::new())
+    let first = func.output.map_or_else(Span::call_site, Spanned::span);
+    let of = if func.kind == ReturnKind::Result && !args.cache_errors.present() {
+        Ident::new("ok", first)
     } else {
-        quote_spanned!(first=> &&::memocache::__private::ValueOf::<#ret>::new())
+        Ident::new("of", first)
     };
-    let mut receiver = Group::new(Delimiter::Parenthesis, selector);
-    receiver.set_span(first);
-    let call = quote_spanned!(last=> .policy());
-    quote!(#receiver #call)
+    // rustc reports a method's bound at its receiver: a call whose own tokens are all at
+    // `first`.
+    let mut handle = Group::new(Delimiter::Parenthesis, cache.clone());
+    handle.set_span(first);
+    let path = quote_spanned!(first=> ::memocache::__private::#of::<#ret>);
+    quote!(#path #handle)
+}
+
+/// The call of method `name` with `args` on the value [`select`] makes, the method and the
+/// parentheses of its arguments spanned at the return type, as the receiver is: an error of
+/// the call as a whole points there too, not at the attribute.
+pub fn method(func: &Function, name: &str, args: TokenStream) -> TokenStream {
+    let span = func.output.map_or_else(Span::call_site, Spanned::span);
+    let name = Ident::new(name, span);
+    let mut args = Group::new(Delimiter::Parenthesis, args);
+    args.set_span(span);
+    quote!(.#name #args)
 }
 
 /// The return type, `()` when there is none.

@@ -9,6 +9,7 @@
 
 use std::borrow::Borrow;
 use std::hash::Hash;
+use std::ops::Deref;
 
 /// What a store keeps as a key: the bounds of an owned key, under one name.
 pub(crate) trait StoredKey: Hash + Eq + Clone + Send + Sync + 'static {}
@@ -81,54 +82,73 @@ impl<Q: ?Sized + KeyType> KeyRef for &Q {
     }
 }
 
-/// One part of a key as generated code has it (a parameter of the default key, an element
-/// of a `key = (a, b)` tuple, or a whole `key = expr`), before its form is chosen.
+/// One part of a key as generated code has it (a parameter of the default key, `key(&n)` or
+/// `key(symbol)`, an element of a `key = (a, b)` tuple, or a whole `key = expr`), before its
+/// form is chosen: `key(part).part()`.
 ///
-/// Generated code calls `(&&&&KeyPart(part)).part()`, and method resolution takes the first
-/// of these that applies (each one `&` less deep than the one before):
+/// [`KeyPart`] is the first of a chain of types, each of which derefs to the next, and each
+/// with an inherent `part` for one choice; method resolution takes the first that applies:
 ///
-/// 1. a reference to a key type (`symbol: &str`, `&id`): the reference itself, so that a
-///    lookup borrows and only a store makes the owned key;
-/// 2. a reference to anything else: [`NotAKey`], with one error that names the type behind
-///    the reference (the [`KeyType`] bound of the method), and nothing else to fail later;
-/// 3. an owned key value (`symbol.to_uppercase()`): a reference to it, for the same reason
-///    as 1 (it lives as long as the statement that made it);
-/// 4. any other value: [`NotAKey`], with its error.
+/// 1. [`KeyPart`], a reference to a key type (`symbol: &str`, `&id`): the reference
+///    itself, so that a lookup borrows and only a store makes the owned key;
+/// 2. [`RefPart`], a reference to anything else: [`NotAKey`], with one error that names the
+///    type behind the reference (the [`KeyType`] bound of the method), and nothing else to
+///    fail later;
+/// 3. [`OwnedPart`], an owned key value (`symbol.to_uppercase()`): a reference to it, for
+///    the same reason as 1 (it lives as long as the statement that made it);
+/// 4. [`AnyPart`], any other value: [`NotAKey`], with its error.
 ///
 /// A reference never reaches 3, where it would be taken for an owned key of its own and
-/// fail later in the borrow checker, far from the user's words.
-#[derive(Debug)]
-pub struct KeyPart<E>(pub E);
-
-/// How generated code turns a [`KeyPart`] into what the lookup takes: implemented at three
-/// depths of `&`, one per choice but the last (which is `KeyPart`'s own `part`).
-pub trait KeyChoice {
-    /// What the part becomes.
-    type Part;
-    /// The type that must be a key type for this choice to compile: one already for the
-    /// choices that accept the part, the refused type for the one that does not.
-    type Check: ?Sized;
-    /// The part, or the error of [`KeyType`] at the user's tokens.
-    fn part(&self) -> Self::Part
-    where
-        Self::Check: KeyType;
+/// fail later in the borrow checker, far from the user's words. The choosing bounds are on
+/// the `impl`s (method resolution checks them and moves on), the refusing ones on the
+/// methods (checked once chosen: the error). Inherent methods need no `use` in the
+/// generated code.
+#[inline]
+pub fn key<E>(part: E) -> KeyPart<E> {
+    KeyPart(RefPart(OwnedPart(AnyPart(part))))
 }
 
-/// 1. A reference to a key type: the reference, as the call had it.
-impl<'a, Q: ?Sized + KeyType> KeyChoice for &&&KeyPart<&'a Q> {
-    type Part = &'a Q;
-    type Check = Q;
+/// Choice 1 of [`key`]: a reference to a key type.
+#[derive(Debug)]
+pub struct KeyPart<E>(RefPart<E>);
+
+/// Choice 2 of [`key`]: a reference to anything else.
+#[derive(Debug)]
+pub struct RefPart<E>(OwnedPart<E>);
+
+/// Choice 3 of [`key`]: an owned key value.
+#[derive(Debug)]
+pub struct OwnedPart<E>(AnyPart<E>);
+
+/// Choice 4 of [`key`]: a value that cannot be a key. Holds the part.
+#[derive(Debug)]
+pub struct AnyPart<E>(E);
+
+macro_rules! next_choice {
+    ($($choice:ident => $next:ident),*) => {$(
+        impl<E> Deref for $choice<E> {
+            type Target = $next<E>;
+            #[inline]
+            fn deref(&self) -> &$next<E> {
+                &self.0
+            }
+        }
+    )*};
+}
+
+next_choice!(KeyPart => RefPart, RefPart => OwnedPart, OwnedPart => AnyPart);
+
+impl<'a, Q: ?Sized + KeyType> KeyPart<&'a Q> {
+    /// 1. A reference to a key type: the reference, as the call had it.
     #[inline]
-    fn part(&self) -> &'a Q {
-        self.0
+    pub fn part(&self) -> &'a Q {
+        self.0.0.0.0
     }
 }
 
-/// 2. A reference to anything else: refused.
-impl<Q: ?Sized> KeyChoice for &&KeyPart<&Q> {
-    type Part = NotAKey;
-    type Check = Q;
-    fn part(&self) -> NotAKey
+impl<Q: ?Sized> RefPart<&Q> {
+    /// 2. A reference to anything else: refused, at the part.
+    pub fn part(&self) -> NotAKey
     where
         Q: KeyType,
     {
@@ -136,19 +156,16 @@ impl<Q: ?Sized> KeyChoice for &&KeyPart<&Q> {
     }
 }
 
-/// 3. An owned key value: a reference to it, which lives as long as the statement that
-///    made it.
-impl<'k, K: KeyType> KeyChoice for &'k KeyPart<K> {
-    type Part = &'k K;
-    type Check = K;
+impl<K: KeyType> OwnedPart<K> {
+    /// 3. An owned key value: a reference to it, which lives as long as the statement that
+    ///    made it.
     #[inline]
-    fn part(&self) -> &'k K {
-        let part: &'k KeyPart<K> = self;
-        &part.0
+    pub fn part(&self) -> &K {
+        &self.0.0
     }
 }
 
-impl<E> KeyPart<E> {
+impl<E> AnyPart<E> {
     /// 4. The last choice: a value that cannot be a key. Fails to compile, at the part.
     pub fn part(&self) -> NotAKey
     where
@@ -261,27 +278,23 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::needless_borrow)] // written as generated code writes it
     fn a_part_is_looked_up_borrowed_whether_it_is_a_reference_or_a_value() {
         let symbol: &str = "acme";
         let id = 7_u64;
         let name = String::from("x");
         // A reference stays the reference the call has (no copy, no allocation).
-        let borrowed: &str = (&&&&KeyPart(symbol)).part();
+        let borrowed: &str = key(symbol).part();
         assert!(std::ptr::eq(borrowed, symbol));
         assert_eq!(owned_of(borrowed), "acme");
-        let by_ref: &u64 = (&&&&KeyPart(&id)).part();
+        let by_ref: &u64 = key(&id).part();
         assert!(std::ptr::eq(by_ref, &id));
-        let by_string: &String = (&&&&KeyPart(&name)).part();
+        let by_string: &String = key(&name).part();
         assert_eq!(owned_of(by_string), "x");
         // A value is borrowed from the statement's temporary.
+        assert_eq!(owned_of(key(symbol.to_uppercase()).part()), "ACME");
+        assert_eq!(owned_of(key(id + 1).part()), 8);
         assert_eq!(
-            owned_of((&&&&KeyPart(symbol.to_uppercase())).part()),
-            "ACME"
-        );
-        assert_eq!(owned_of((&&&&KeyPart(id + 1)).part()), 8);
-        assert_eq!(
-            owned_of(((&&&&KeyPart(symbol)).part(), (&&&&KeyPart(id)).part())),
+            owned_of((key(symbol).part(), key(id).part())),
             (String::from("acme"), 7)
         );
     }

@@ -100,17 +100,18 @@ pub mod testing {
 pub mod __private {
     pub use crate::backend::{Backend, Memory, Tiers, Wipe};
     pub use crate::call::{
-        Args, Call, Lookup, Mode, Site, Tags, Ticket, invalidate, invalidate_all,
-        invalidate_all_async, invalidate_async, never, tag,
+        Args, Call, Lookup, Mode, NotResult, OkOf, OkOnlyOf, OkRefused, Sel, Tags, Ticket, ValueOf,
+        ValueRefused, invalidate, invalidate_all, invalidate_all_async, invalidate_async, never,
+        of, ok, tag,
     };
     pub use crate::config::{Config, Settings};
     pub use crate::handle::CacheHandle;
     pub use crate::invalidates::*;
-    pub use crate::key::{KeyChoice, KeyPart, KeyRef, KeyType, NotAKey, Owned};
-    pub use crate::per_self::SelfCaches;
-    pub use crate::policy::{
-        IsResult, OkOf, OkOnly, OkShared, Plain, Policy, Storable, Unstorable, ValueChoice, ValueOf,
+    pub use crate::key::{
+        AnyPart, KeyPart, KeyRef, KeyType, NotAKey, Owned, OwnedPart, RefPart, key,
     };
+    pub use crate::per_self::SelfCaches;
+    pub use crate::policy::{IsResult, OkOnly, OkShared, Plain, Policy, Storable, Unstorable};
     #[cfg(feature = "redis")]
     pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Filled, Lease, Remote};

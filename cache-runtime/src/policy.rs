@@ -1,15 +1,14 @@
 //! What a call stores of its result, how a stored value becomes a result again, and what the
 //! callers waiting for a run get of a result that is not stored.
 //!
-//! Generated code picks the policy with `(&&ValueOf::<R>::new()).policy()` (or
-//! `(&&&&OkOf::<R>::new()).policy()` for a `Result`): method resolution takes [`Plain`],
+//! Generated code picks the policy with `CacheHandle::of::<R>(f_cache())` (or `ok` for a
+//! `Result`; the selectors are in `call/site.rs`): method resolution takes [`Plain`],
 //! [`OkShared`] (an error type that can be handed to every waiting caller) or [`OkOnly`] when
-//! the value can be stored, else [`Unstorable`], whose method's bound is the one error the
+//! the value can be stored, else [`Unstorable`], whose methods' bound is the one error the
 //! user sees, at the return type, in the words of [`Storable`]; nothing else then fails to
 //! compile.
 
 use std::any::Any;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// What a store keeps as a value: the bounds of a stored value, under one name.
@@ -124,119 +123,6 @@ impl<T: Clone + Send + Sync + 'static> Storable<T> for () {}
     note = "write `cache_errors` to store every value it returns"
 )]
 pub trait IsResult {}
-
-/// The return type `R`, for generated code to pick its policy when the whole value is
-/// stored: `(&&ValueOf::<R>::new()).policy()` (see the module's docs).
-pub struct ValueOf<R>(PhantomData<fn() -> R>);
-
-/// The return type `R`, a `Result` of which only `Ok` is stored:
-/// `(&&&&OkOf::<R>::new()).policy()`.
-pub struct OkOf<R>(PhantomData<fn() -> R>);
-
-impl<R> ValueOf<R> {
-    /// The selector for return type `R`.
-    #[must_use]
-    #[inline]
-    pub const fn new() -> Self {
-        ValueOf(PhantomData)
-    }
-
-    /// The last choice: a value that cannot be stored. Fails to compile.
-    pub fn policy(&self) -> Unstorable
-    where
-        (): Storable<R>,
-    {
-        Unstorable
-    }
-}
-
-impl<R> OkOf<R> {
-    /// The selector for return type `R`.
-    #[must_use]
-    #[inline]
-    pub const fn new() -> Self {
-        OkOf(PhantomData)
-    }
-
-    /// The last choice: not a `Result` at all. Fails to compile.
-    pub fn policy(&self) -> Unstorable
-    where
-        R: IsResult,
-    {
-        Unstorable
-    }
-}
-
-impl<R> Default for ValueOf<R> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<R> Default for OkOf<R> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// How generated code picks a policy from a [`ValueOf`] or an [`OkOf`]: implemented at
-/// several depths of `&`, one per choice but the last (the selector's own `policy`).
-pub trait ValueChoice {
-    /// The policy picked.
-    type Policy;
-    /// The type that must be storable for this choice to compile.
-    type Check;
-    /// The policy, or the error of [`Storable`] at the return type.
-    fn policy(&self) -> Self::Policy
-    where
-        (): Storable<Self::Check>;
-}
-
-/// The whole value is stored.
-impl<R: Clone + Send + Sync + 'static> ValueChoice for &ValueOf<R> {
-    type Policy = Plain;
-    type Check = R;
-    #[inline]
-    fn policy(&self) -> Plain {
-        Plain
-    }
-}
-
-/// The `Ok` value is stored, and an `Err` is handed to the callers waiting for the run.
-impl<T, E> ValueChoice for &&&OkOf<Result<T, E>>
-where
-    T: Clone + Send + Sync + 'static,
-    E: Clone + Send + Sync + 'static,
-{
-    type Policy = OkShared;
-    type Check = T;
-    #[inline]
-    fn policy(&self) -> OkShared {
-        OkShared
-    }
-}
-
-/// The `Ok` value is stored; an `Err` that cannot be shared is returned to its caller only.
-impl<T: Clone + Send + Sync + 'static, E> ValueChoice for &&OkOf<Result<T, E>> {
-    type Policy = OkOnly;
-    type Check = T;
-    #[inline]
-    fn policy(&self) -> OkOnly {
-        OkOnly
-    }
-}
-
-/// A `Result` whose `Ok` value cannot be stored: refused.
-impl<T, E> ValueChoice for &OkOf<Result<T, E>> {
-    type Policy = Unstorable;
-    type Check = T;
-    fn policy(&self) -> Unstorable
-    where
-        (): Storable<T>,
-    {
-        Unstorable
-    }
-}
 
 /// The policy of a value that cannot be stored, once its error is reported: one that
 /// compiles, so that no other error follows from it.

@@ -4,9 +4,9 @@
 //!
 //! Two steps, not one `get_or_compute(key, body)`: the lookup borrows the arguments (a hit
 //! allocates nothing) and has ended by the time the body takes them by value. Generated code
-//! reaches them through [`Site`], on the function's handle: `f_cache().lookup(policy, key)`,
-//! then `.run((a, b), worker)` on what it found ([`Lookup::run`]: a hit's value, or the body
-//! run under the ticket).
+//! reaches them through the function's handle and its return type:
+//! `of::<R>(f_cache()).lookup(key)` (see [`site`]), then `.run((a, b), worker)` on what it
+//! found ([`Lookup::run`]: a hit's value, or the body run under the ticket).
 //!
 //! Files: this one (the lookups), [`site`] (what generated code calls on a handle, and on
 //! what a lookup found), [`args`] (the body's arguments and its function pointer),
@@ -31,7 +31,9 @@ use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::store::{Found, Fresh, Held, copies_possible};
 pub use args::Args;
-pub use site::{Site, Tags, never, tag};
+pub use site::{
+    NotResult, OkOf, OkOnlyOf, OkRefused, Sel, Tags, ValueOf, ValueRefused, never, of, ok, tag,
+};
 use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
 use std::marker::PhantomData;
