@@ -172,7 +172,7 @@ mod tests {
         );
         let text = out.to_string();
         assert!(text.contains("Duration :: from_secs (300)"));
-        assert!(text.contains("CacheHandle :: ok :: < Result"));
+        assert!(text.contains("__private :: ok :: < Result"));
         assert!(text.contains("fn invalidate_stock_price (symbol : & str)"));
     }
 
