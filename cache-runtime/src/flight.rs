@@ -1,9 +1,9 @@
 //! Single-flight: one run of the body per missing key, with every other caller of that key
 //! parked (a thread on a condvar, a task by its waker) until the run ends.
 //!
-//! A flight is joinable while it sits in its shard's table of flights. An invalidation of its
+//! A flight is joinable while it sits in its shard's list of flights. An invalidation of its
 //! key (or a `clear`, a tag it may carry, a `refresh_*` of its key) *detaches* it: takes it out
-//! of the table and cancels it, under the shard's lock. Callers that joined before keep
+//! of the list and cancels it, under the shard's lock. Callers that joined before keep
 //! waiting and get its value (they were concurrent with the invalidation); callers that come
 //! after cannot find it and start a run of their own; and the cancelled run stores nothing.
 
@@ -16,9 +16,9 @@ use std::task::{Context, Poll, Waker};
 
 /// One run of a body for one key, shared by the caller running it and those waiting.
 pub(crate) struct Flight<K, V> {
-    /// The key's hash, for the shard's table of flights.
+    /// The key's hash: which shard the flight is in.
     pub(crate) hash: u64,
-    /// The key, for the shard's table of flights.
+    /// The key, which the shard's list of flights compares.
     pub(crate) key: K,
     /// The thread that started the run: a body that calls itself on the same key must not
     /// wait for itself.
@@ -102,7 +102,7 @@ impl<K, V> Flight<K, V> {
     }
 
     /// Marks the run's result as not to be stored; called under the shard's lock, as the
-    /// flight leaves the table.
+    /// flight leaves the list.
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }

@@ -5,8 +5,9 @@
 //! end: a shard seldom has more than a few runs at once, and a scan of a short list costs a
 //! fraction of a hash table's probe and compiles to a fraction of its code for each key and
 //! value type (callgrind: a miss of a `u64 -> u64` function, 1 560 -> 1 461 instructions,
-//! with the `hashbrown` table it replaced). Many runs at once in one shard (thousands of tasks waiting on a slow
-//! backend) make each scan longer, still far cheaper than the bodies they wait for.
+//! with the `hashbrown` table it replaced). Many runs at once in one shard (thousands of tasks
+//! waiting on a slow backend) make each scan longer, still far cheaper than the bodies they
+//! wait for.
 
 use super::shard::Shard;
 use crate::flight::Flight;
@@ -82,7 +83,7 @@ pub(crate) struct Run<K, V> {
 }
 
 impl<K, V> Shard<K, V> {
-    /// Takes the flights that `which` picks out of the table and cancels them; they are
+    /// Takes the flights that `which` picks out of the list and cancels them; they are
     /// returned to be dropped once the lock is released.
     pub(super) fn detach_flights(
         &mut self,
@@ -102,7 +103,7 @@ impl<K, V> Shard<K, V> {
         detached
     }
 
-    /// Takes a finished (or doomed) run's flight out of the table, if it is still there.
+    /// Takes a finished (or doomed) run's flight out of the list, if it is still there.
     pub(super) fn forget_flight(&mut self, flight: &Arc<Flight<K, V>>) {
         if let Some(i) = self
             .flights
@@ -165,7 +166,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         Err(self.start_run(hash, key, true))
     }
 
-    /// Takes the flight of `key` out of the table and cancels it (see [`crate::flight`]).
+    /// Takes the flight of `key` out of the list and cancels it (see [`crate::flight`]).
     pub(super) fn detach_flight<L: KeyRef<Owned = K>>(
         &mut self,
         hash: u64,

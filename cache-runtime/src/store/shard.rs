@@ -1,5 +1,5 @@
 //! One shard of a store: a dense slab of entries with a hashbrown index, its eviction order,
-//! the table of its flights (see [`super::flights`]), its tags and its counters, all behind
+//! the list of its flights (see [`super::flights`]), its tags and its counters, all behind
 //! the shard's one lock.
 //!
 //! Entries live in a dense `Vec`: a removal moves the last entry into the hole, so memory
