@@ -26,7 +26,7 @@
 //!
 //! | layer | files | what |
 //! |---|---|---|
-//! | calls | `call/` (`mod.rs` lookups, `site.rs`, `args.rs`, `ticket.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
+//! | calls | `call/` (`mod.rs` lookups, `site.rs`, `args.rs`, `ticket.rs`, `claim.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
 //! | caches | `handle.rs`, `per_self.rs`, `ongoing.rs`, `cache.rs`, `backend.rs`, `remote.rs` | the registry, a handle per function (per `Self` type in an `impl`), a cache = the store + a remote tier, the backend seam; `redis/` (feature) |
 //! | store | `store/` (`mod.rs`, `shard.rs`, `order.rs`, `expiry.rs`), `flight.rs`, `copies.rs`, `tags.rs` | in-memory entries, flights, per-thread copies, tag index; nothing of calls or remote tiers |
 //! | leaves | `sync.rs`, `layout.rs`, `clock.rs`, `key.rs`, `policy.rs`, `config.rs`, `stats.rs`, `bypass.rs` | primitives, keys, what is stored, settings, counters |

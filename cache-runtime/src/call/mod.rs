@@ -10,10 +10,12 @@
 //!
 //! Files: this one (the lookups), [`site`] (what generated code calls on a handle, and on
 //! what a lookup found), [`args`] (the body's arguments and its function pointer),
-//! [`ticket`] (running the body, the remote tier's turn), [`stale`] (who refreshes an entry
-//! found stale), [`wait`] (waiting for another caller's run).
+//! [`ticket`] (running the body, the remote tier's turn), [`claim`] (what a ticket holds of
+//! the cache and the remote tier), [`stale`] (who refreshes an entry found stale), [`wait`]
+//! (waiting for another caller's run).
 
 mod args;
+mod claim;
 mod site;
 mod stale;
 mod ticket;
@@ -31,6 +33,7 @@ use crate::policy::Policy;
 use crate::policy::StoredValue;
 use crate::store::{Found, Fresh, Held, copies_possible};
 pub use args::Args;
+use claim::RunGuard;
 pub use site::{
     NotResult, OkOf, OkOnlyOf, OkRefused, Sel, Tags, ValueOf, ValueRefused, never, of, ok, tag,
 };
@@ -38,7 +41,6 @@ use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use ticket::RunGuard;
 pub use ticket::Ticket;
 use wait::{WaitFlight, answer};
 

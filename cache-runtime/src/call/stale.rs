@@ -2,7 +2,7 @@
 //! thread, or a spawned tokio task. Every other caller is served the stale value meanwhile;
 //! the refresh holds the stale entry's flight until it ends, so that one runs at a time.
 
-use super::ticket::RunGuard;
+use super::claim::RunGuard;
 use std::future::Future;
 #[cfg(feature = "tokio")]
 use std::pin::Pin;
