@@ -5,9 +5,6 @@
 pub(super) struct Node<K, V> {
     pub(super) key: K,
     pub(super) value: V,
-    /// When the entry stops being fresh: `min(hard, last use + tti)`, where `hard` is when
-    /// its `ttl` runs out (see `Shard::hard`).
-    pub(super) deadline: u64,
 }
 
 /// An entry a run stores.

@@ -9,7 +9,8 @@
 //! result, and which invalidations detach. The store knows nothing of calls, tickets or
 //! remote stores: [`crate::call`] drives it, [`crate::cache`] puts a remote tier behind it.
 //!
-//! Files: [`shard`] (one shard's entries, index, tags, counters), [`flights`] (its runs in
+//! Files: [`shard`] (one shard's entries and counters, typed), [`slots`] (the rest of what
+//! it keeps of them: index, hashes, deadlines, tags, not generic), [`flights`] (its runs in
 //! progress), [`order`] (the
 //! eviction policies' lists and their front quarter), [`sketch`] (the frequencies the default
 //! policy admits by), [`expiry`] (deadlines and ages), [`shards`] (how many shards, their
@@ -24,6 +25,7 @@ mod order;
 mod shard;
 mod shards;
 mod sketch;
+mod slots;
 #[cfg(test)]
 mod tests;
 

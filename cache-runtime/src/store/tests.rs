@@ -66,7 +66,7 @@ pub(super) fn put(s: &Store<u64, u64>, k: u64, v: u64) {
 
 pub(super) fn check(s: &Store<u64, u64>) {
     for shard in &s.shards {
-        lock(&shard.0).check(&s.settings.hasher);
+        lock(&shard.0).check(&s.settings);
     }
 }
 
@@ -111,7 +111,7 @@ fn shard_count_follows_capacity_and_cores() {
     assert!(shard_count(None).is_power_of_two());
     // The capacity is split exactly.
     let s = store(&Config::new().capacity(10_001));
-    let total: usize = s.shards.iter().map(|sh| lock(&sh.0).capacity).sum();
+    let total: usize = s.shards.iter().map(|sh| lock(&sh.0).capacity()).sum();
     assert_eq!(total, 10_001);
 }
 
