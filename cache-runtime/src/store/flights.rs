@@ -26,9 +26,17 @@ impl<K, V> Flights<K, V> {
     /// Where the flight of `key` is, if it is there.
     #[inline]
     fn position<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<usize> {
-        self.0
-            .iter()
-            .rposition(|(h, f)| *h == hash && key.matches(&f.key))
+        // A plain loop, not `rposition` and a closure: two functions fewer to compile for
+        // each key and value type.
+        let mut i = self.0.len();
+        while i > 0 {
+            i -= 1;
+            let (h, f) = &self.0[i];
+            if *h == hash && key.matches(&f.key) {
+                return Some(i);
+            }
+        }
+        None
     }
 
     fn push(&mut self, hash: u64, flight: Arc<Flight<K, V>>) {
@@ -87,7 +95,7 @@ impl<K, V> Shard<K, V> {
     /// returned to be dropped once the lock is released.
     pub(super) fn detach_flights(
         &mut self,
-        mut which: impl FnMut(&Flight<K, V>) -> bool,
+        which: &dyn Fn(&Flight<K, V>) -> bool,
     ) -> Vec<Arc<Flight<K, V>>> {
         let mut detached = Vec::new();
         let mut i = 0;
@@ -105,13 +113,13 @@ impl<K, V> Shard<K, V> {
 
     /// Takes a finished (or doomed) run's flight out of the list, if it is still there.
     pub(super) fn forget_flight(&mut self, flight: &Arc<Flight<K, V>>) {
-        if let Some(i) = self
-            .flights
-            .0
-            .iter()
-            .rposition(|(_, f)| Arc::ptr_eq(f, flight))
-        {
-            self.flights.take(i);
+        let mut i = self.flights.0.len();
+        while i > 0 {
+            i -= 1;
+            if Arc::ptr_eq(&self.flights.0[i].1, flight) {
+                self.flights.take(i);
+                return;
+            }
         }
     }
 

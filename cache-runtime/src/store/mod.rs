@@ -41,13 +41,11 @@ use crate::stats::CacheStats;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{Mutex, MutexGuard};
 use entry::{Graveyard, NewEntry};
-use expiry::{Age, Expiry};
+use expiry::Age;
 pub(crate) use flights::Run;
 use shard::{Settings, Shard};
-use shards::Hasher;
 pub(crate) use shards::copies_possible;
-use shards::{Room, shard_count};
-use shards::{copies_for, copy_to_thread, shard_capacity};
+use shards::{Parts, copy_to_thread, parts};
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
@@ -104,7 +102,7 @@ pub(crate) struct Store<K, V> {
     /// Tells this store from the others, for the invalidations in progress (see
     /// [`crate::ongoing`]).
     id: usize,
-    shards: Box<[LockedShard<K, V>]>,
+    shards: Vec<LockedShard<K, V>>,
     mask: usize,
     settings: Settings,
     single_flight: bool,
@@ -128,34 +126,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<K: StoredKey, V: StoredValue> Store<K, V> {
     /// A store; `copies`: whether threads may keep copies of it (see [`crate::copies`]).
     pub(crate) fn new(config: &Config, copies: bool) -> Self {
-        let n = shard_count(config.capacity);
-        let hasher = Hasher::default();
-        let copies = copies_for(
-            config,
-            n,
-            &hasher,
-            copies && const { copies_possible::<K, V>() },
-        );
-        let shards = (0..n)
-            .map(|i| {
-                Padded(Mutex::new(Shard::new(
-                    shard_capacity(config, n, i),
-                    config.eviction,
-                    n > 1,
-                    copies.map(|c| c.shard(i)),
-                )))
-            })
-            .collect();
+        let Parts {
+            settings,
+            slots,
+            copies,
+        } = parts(config, copies && const { copies_possible::<K, V>() });
+        let mask = slots.len() - 1;
+        let mut shards = Vec::with_capacity(slots.len());
+        for slots in slots {
+            shards.push(Padded(Mutex::new(Shard::new(slots))));
+        }
         Store {
             id: NEXT_STORE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             shards,
-            mask: n - 1,
-            settings: Settings {
-                hasher,
-                expiry: Expiry::new(config),
-                promote: config.capacity.is_some(),
-                room: Room::new(config.capacity),
-            },
+            mask,
+            settings,
             single_flight: config.single_flight,
             tagged: config.tagged,
             extra_hits: AtomicU64::new(0),
@@ -235,7 +220,10 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         };
         if !refresh {
             // Held since `fresh` probed: the index has not changed.
-            let at = at.unwrap_or_else(|| shard.find(hash, key));
+            let at = match at {
+                Some(at) => at,
+                None => shard.find(hash, key),
+            };
             if let Some(i) = at {
                 match shard.age(i, now, &self.settings.expiry) {
                     Age::Fresh => {
@@ -321,8 +309,8 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             // No one can join a flight once it left the table: the count is final.
             waiters = Arc::strong_count(f) > 1;
         }
-        let current =
-            !doomed && shard.epoch == epoch && !flight.as_ref().is_some_and(|f| f.is_cancelled());
+        let cancelled = matches!(&flight, Some(f) if f.is_cancelled());
+        let current = !doomed && shard.epoch == epoch && !cancelled;
         let for_waiters = match (&done.value, waiters) {
             (_, false) => Outcome::Retry,
             (Some(v), true) => Outcome::Value(v.clone()),
@@ -335,9 +323,10 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                     // this refresh stop at the epoch instead of overwriting its value.
                     shard.epoch += 1;
                 }
-                let until = done
-                    .lives
-                    .map_or(u64::MAX, |lives| now.saturating_add(lives));
+                let until = match done.lives {
+                    Some(lives) => now.saturating_add(lives),
+                    None => u64::MAX,
+                };
                 let new = NewEntry {
                     hash,
                     key,
@@ -379,10 +368,9 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         if !self.single_flight {
             shard.epoch += 1;
         }
-        let node = shard
-            .find(hash, key)
-            .map(|i| shard.remove(i, &self.settings));
-        if node.is_some() {
+        let mut node = None;
+        if let Some(i) = shard.find(hash, key) {
+            node = Some(shard.remove(i, &self.settings));
             shard.stats.invalidations += 1;
         }
         drop(shard);
@@ -410,7 +398,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             // Runs in progress may compute an entry with this tag: those whose tags say so,
             // or are not known yet, are detached; runs without a flight cannot be told
             // apart, and the epoch stops them all.
-            let detached = shard.detach_flights(|f| f.may_carry(tag));
+            let detached = shard.detach_flights(&|f| f.may_carry(tag));
             if !self.single_flight {
                 shard.epoch += 1;
             }
@@ -452,7 +440,11 @@ impl<K, V> Store<K, V> {
 
     /// How many entries the store holds (expired ones not yet purged included).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).len()).sum()
+        let mut len = 0;
+        for s in &self.shards {
+            len += lock(&s.0).len();
+        }
+        len
     }
 
     /// Takes a run's flight out of the table and cancels it: an invalidation in progress may

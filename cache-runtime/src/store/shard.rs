@@ -15,8 +15,7 @@ use super::expiry::{Age, Expiry};
 use super::flights::Flights;
 use super::shards::{Hasher, Room};
 use super::slots::{Place, Slots};
-use crate::config::Eviction;
-use crate::copies::{Copies, CopyMarks, ShardCopies};
+use crate::copies::{Copies, CopyMarks};
 use crate::flight::Flight;
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
@@ -57,16 +56,10 @@ pub(super) struct Shard<K, V> {
 }
 
 impl<K, V> Shard<K, V> {
-    /// A shard of `capacity` entries, with this eviction policy; `sharded`: the store has
-    /// more than one shard.
-    pub(super) fn new(
-        capacity: usize,
-        eviction: Eviction,
-        sharded: bool,
-        copies: Option<ShardCopies>,
-    ) -> Self {
+    /// A shard of these slots, empty.
+    pub(super) fn new(slots: Slots) -> Self {
         Shard {
-            slots: Slots::new(capacity, eviction, sharded, copies),
+            slots,
             nodes: Vec::new(),
             flights: Flights::new(),
             spare: None,
@@ -84,7 +77,7 @@ impl<K, V> Shard<K, V> {
     pub(super) fn clear(&mut self, room: &Room) -> Cleared<K, V> {
         self.stats.invalidations += self.nodes.len() as u64;
         self.epoch += 1;
-        let detached = self.detach_flights(|_| true);
+        let detached = self.detach_flights(&|_| true);
         self.slots.clear(room);
         Cleared {
             _nodes: std::mem::take(&mut self.nodes),

@@ -8,7 +8,10 @@
 //! those shards. A full store's shard evicts one of its own entries for each it stores, so
 //! the shards keep the sizes the keys gave them.
 
+use super::expiry::Expiry;
 use super::order;
+use super::shard::Settings;
+use super::slots::Slots;
 use crate::config::Config;
 use crate::copies::{Copies, CopyMarks, EntryCopy};
 use crate::key::KeyRef;
@@ -118,7 +121,7 @@ impl Room {
 /// The copies of a store of `n` shards, if threads may keep any: only where they change
 /// nothing a caller sees (see [`crate::copies`]). `possible`: the store's types allow them.
 /// Not generic, like the other parts of a store's set-up that need not be.
-pub(super) fn copies_for(
+fn copies_for(
     config: &Config,
     n: usize,
     hasher: &Hasher,
@@ -134,6 +137,42 @@ pub(super) fn copies_for(
         )));
         copies
     })
+}
+
+/// What a store is made of before its shards take their types: the settings they share,
+/// each shard's slots, and the threads' copies, if any.
+pub(super) struct Parts {
+    pub(super) settings: Settings,
+    pub(super) slots: Vec<Slots>,
+    pub(super) copies: Option<&'static Copies>,
+}
+
+/// The parts of a store with this configuration (see [`Parts`]); `copies`: whether threads
+/// may keep copies of it. Not generic: compiled once, not once per key and value type.
+pub(super) fn parts(config: &Config, copies: bool) -> Parts {
+    let n = shard_count(config.capacity);
+    let hasher = Hasher::default();
+    let copies = copies_for(config, n, &hasher, copies);
+    let slots = (0..n)
+        .map(|i| {
+            Slots::new(
+                shard_capacity(config, n, i),
+                config.eviction,
+                n > 1,
+                copies.map(|c| c.shard(i)),
+            )
+        })
+        .collect();
+    Parts {
+        settings: Settings {
+            hasher,
+            expiry: Expiry::new(config),
+            promote: config.capacity.is_some(),
+            room: Room::new(config.capacity),
+        },
+        slots,
+        copies,
+    }
 }
 
 /// Whether threads may keep copies of a store of `K` and `V`: only when neither has drop

@@ -1,7 +1,7 @@
 //! The store's behaviour: the order of a small cache, shards, removals, expiry, overtaken
 //! runs. The eviction policy's own tests are in `eviction_tests.rs`.
 
-use super::shards::MIN_PER_SHARD;
+use super::shards::{MIN_PER_SHARD, shard_count};
 use super::*;
 use crate::flight::Outcome;
 use std::num::NonZeroUsize;
