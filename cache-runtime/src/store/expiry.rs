@@ -10,6 +10,8 @@ pub(super) struct Expiry {
     pub(super) tti: u64,
     /// How long past `hard` a value may still be served while it is refreshed (0: never).
     pub(super) stale: u64,
+    /// Whether entries expire at all: `ttl` or `tti` set (one test on the hit path).
+    expires: bool,
 }
 
 /// What an entry's age makes it.
@@ -23,17 +25,19 @@ pub(super) enum Age {
 impl Expiry {
     pub(super) fn new(config: &Config) -> Self {
         let opt = |d: Option<std::time::Duration>| d.map_or(u64::MAX, clock::nanos);
+        let (ttl, tti) = (opt(config.ttl), opt(config.tti));
         Expiry {
-            ttl: opt(config.ttl),
-            tti: opt(config.tti),
+            ttl,
+            tti,
             stale: config.ttl.and(config.stale).map_or(0, clock::nanos),
+            expires: ttl != u64::MAX || tti != u64::MAX,
         }
     }
 
     /// Whether entries expire at all (else the store never reads the clock).
     #[inline]
     pub(super) fn any(&self) -> bool {
-        self.ttl != u64::MAX || self.tti != u64::MAX
+        self.expires
     }
 
     /// Whether entries need their `ttl` deadline kept apart from `deadline`: only when a

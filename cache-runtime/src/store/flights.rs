@@ -25,14 +25,15 @@ impl<K, V> Flights<K, V> {
 
     /// Where the flight of `key` is, if it is there.
     #[inline]
-    fn position<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<usize> {
-        // A plain loop, not `rposition` and a closure: two functions fewer to compile for
-        // each key and value type.
+    fn position(&self, hash: u64, key: &dyn Fn(&K) -> bool) -> Option<usize> {
+        // A plain loop, not `rposition` and a closure, and the key compared through a
+        // `dyn Fn` (called only on a hash match): one function for each key and value type,
+        // not three for each type of borrowed key.
         let mut i = self.0.len();
         while i > 0 {
             i -= 1;
             let (h, f) = &self.0[i];
-            if *h == hash && key.matches(&f.key) {
+            if *h == hash && key(&f.key) {
                 return Some(i);
             }
         }
@@ -138,7 +139,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         hash: u64,
         key: &L,
     ) -> Option<&Arc<Flight<K, V>>> {
-        let i = self.flights.position(hash, key)?;
+        let i = self.flights.position(hash, &|k| key.matches(k))?;
         Some(&self.flights.0[i].1)
     }
 
@@ -175,10 +176,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 
     /// Takes the flight of `key` out of the list and cancels it (see [`crate::flight`]).
-    pub(super) fn detach_flight<L: KeyRef<Owned = K>>(
+    pub(super) fn detach_flight(
         &mut self,
         hash: u64,
-        key: &L,
+        key: &dyn Fn(&K) -> bool,
     ) -> Option<Arc<Flight<K, V>>> {
         let i = self.flights.position(hash, key)?;
         let flight = self.flights.take(i);

@@ -181,7 +181,8 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                 at: Some(i),
             });
         }
-        shard.stats.hits += 1;
+        let held = &mut *shard;
+        held.stats.hits += 1;
         // A constant condition: stores of types that cannot have copies carry none of this
         // code, not even in a debug build.
         if const { copies_possible::<K, V>() }
@@ -189,16 +190,16 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         {
             // Only an entry read lately, in the front quarter of its shard's order after this
             // hit, is copied: a cold entry's copy would only push a hot one out of the table.
-            let hot = !self.settings.promote || shard.copyable(i);
-            let value = shard.hit(i, hash, now, &self.settings);
+            let hot = !self.settings.promote || held.copyable(i);
+            let value = held.hit(i, hash, now, &self.settings);
             if hot && copies.copying() {
-                let marks = shard.marks(i, hash, copies);
+                let marks = held.marks(i, hash, copies);
                 drop(shard);
                 copy_to_thread(copies, hash, key, &value, marks);
             }
             return Fresh::Hit(value);
         }
-        Fresh::Hit(shard.hit(i, hash, now, &self.settings))
+        Fresh::Hit(held.hit(i, hash, now, &self.settings))
     }
 
     /// Looks `key` up; on a miss, registers the caller's run (and, with single-flight, its
@@ -214,10 +215,12 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
     ) -> Found<K, V> {
         // Declared before the guard so that it drops after the lock is released.
         let mut expired = None;
-        let (mut shard, now, at) = match held {
+        let (mut guard, now, at) = match held {
             Some(Held { shard, now, at }) => (shard, now, Some(at)),
             None => (self.shard(hash), self.now(), None),
         };
+        // Dereferenced once: in a debug build every access through the guard is a call.
+        let shard = &mut *guard;
         if !refresh {
             // Held since `fresh` probed: the index has not changed.
             let at = match at {
@@ -254,7 +257,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
                     Ok(f) => return Found::Join(f),
                     Err(run) => run,
                 };
-                drop(shard);
+                drop(guard);
                 drop(expired);
                 return Found::Run(run);
             }
@@ -263,13 +266,13 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         // run's callers keep its value, later callers join the refresh, and its result is not
         // stored over the refreshed one.
         let superseded = if refresh && self.single_flight {
-            shard.detach_flight(hash, key)
+            shard.detach_flight(hash, &|k| key.matches(k))
         } else {
             None
         };
         let mut run = shard.start_run(hash, key, self.single_flight);
         run.refresh = refresh;
-        drop(shard);
+        drop(guard);
         drop(superseded);
         drop(expired);
         Found::Run(run)
@@ -297,7 +300,8 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         } = run;
         let now = self.now();
         let mut dead = Graveyard::new();
-        let mut shard = self.shard(hash);
+        let mut guard = self.shard(hash);
+        let shard = &mut *guard;
         if done.ran_body {
             shard.stats.misses += 1;
         } else {
@@ -350,7 +354,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             // No one else holds it: the next miss in this shard reuses it.
             shard.keep_spare(&mut flight);
         }
-        drop(shard);
+        drop(guard);
         // Without waiters there is no one to wake: a condvar's notify is a system call.
         if let (Some(f), true) = (flight, waiters) {
             f.finish(for_waiters);
@@ -360,8 +364,14 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
 
     /// Removes the entry for `key`; true if there was one.
     pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
-        let hash = self.hash(key);
-        let mut shard = self.shard(hash);
+        self.invalidate_key(self.hash(key), &|k| key.matches(k))
+    }
+
+    /// [`Store::invalidate`] of the key that hashes to `hash` and that `key` matches: one
+    /// function for each key and value type, not one for each type of borrowed key.
+    fn invalidate_key(&self, hash: u64, key: &dyn Fn(&K) -> bool) -> bool {
+        let mut guard = self.shard(hash);
+        let shard = &mut *guard;
         // A run in progress for this key computes from data the caller says is outdated:
         // detached, it stores nothing and no later caller joins it.
         let detached = shard.detach_flight(hash, key);
@@ -369,11 +379,11 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             shard.epoch += 1;
         }
         let mut node = None;
-        if let Some(i) = shard.find(hash, key) {
+        if let Some(i) = shard.find_by(hash, key) {
             node = Some(shard.remove(i, &self.settings));
             shard.stats.invalidations += 1;
         }
-        drop(shard);
+        drop(guard);
         drop(detached);
         node.is_some()
     }
@@ -394,7 +404,8 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         let mut count = 0;
         for s in &self.shards {
             let mut dead = Graveyard::new();
-            let mut shard = lock(&s.0);
+            let mut guard = lock(&s.0);
+            let shard = &mut *guard;
             // Runs in progress may compute an entry with this tag: those whose tags say so,
             // or are not known yet, are detached; runs without a flight cannot be told
             // apart, and the epoch stops them all.
@@ -409,7 +420,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
             }
             shard.stats.invalidations += dead.len() as u64;
             count += dead.len();
-            drop(shard);
+            drop(guard);
             drop(detached);
         }
         count
@@ -458,7 +469,8 @@ impl<K, V> Store<K, V> {
     /// Ends a run that produced nothing (the body panicked, or its future was dropped): the
     /// waiters wake and one of them runs the body. Counts a miss if the body ran.
     pub(crate) fn abandon(&self, hash: u64, flight: Option<&Arc<Flight<K, V>>>, ran_body: bool) {
-        let mut shard = self.shard(hash);
+        let mut guard = self.shard(hash);
+        let shard = &mut *guard;
         if ran_body {
             shard.stats.misses += 1;
         }
@@ -466,7 +478,7 @@ impl<K, V> Store<K, V> {
         shard.forget_flight(flight);
         // As in `complete`: once out of the table the count of waiters is final.
         let waiters = Arc::strong_count(flight) > 1;
-        drop(shard);
+        drop(guard);
         if waiters {
             flight.finish(Outcome::Retry);
         }

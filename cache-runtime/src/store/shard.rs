@@ -130,6 +130,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             .copied()
     }
 
+    /// [`Shard::find`] through a `dyn Fn` that matches the key: for the rarer calls (an
+    /// invalidation), one function for each key and value type.
+    pub(super) fn find_by(&self, hash: u64, key: &dyn Fn(&K) -> bool) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.slots
+            .index()
+            .find(hash, |&i| key(&nodes[i as usize].key))
+            .copied()
+    }
+
     /// Reads a live entry (key `hash`): refreshes its idle deadline and, unless the entry is
     /// in the front quarter of the order (see [`super::order`]), counts the access and moves
     /// the entry as the order says.

@@ -96,11 +96,11 @@ impl Slots {
     /// What entry `i`'s age makes it at `now`.
     #[inline]
     pub(super) fn age(&self, i: u32, now: u64, expiry: &Expiry) -> Age {
-        // No deadlines: a store without expiry, whose entries are always fresh.
-        match self.deadlines.get(i as usize) {
-            Some(&deadline) => expiry.age(deadline, || self.hard(i, expiry), now),
-            None => Age::Fresh,
+        if !expiry.any() {
+            // No deadlines kept: entries are always fresh.
+            return Age::Fresh;
         }
+        expiry.age(self.deadlines[i as usize], || self.hard(i, expiry), now)
     }
 
     /// When entry `i`'s `ttl` runs out (`u64::MAX`: never).
