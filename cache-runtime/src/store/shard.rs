@@ -19,7 +19,7 @@ use crate::copies::{Copies, CopyMarks};
 use crate::flight::Flight;
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
 /// Expired entries looked at per store, to purge those nobody reads again.
@@ -107,20 +107,22 @@ impl<K, V> Shard<K, V> {
     pub(super) fn marks(&self, i: u32, hash: u64, copies: &Copies) -> CopyMarks {
         self.slots.marks(i, hash, copies)
     }
+}
 
+impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Takes entry `i` out (giving its place in the store back); the last entry moves into
     /// its slot.
     pub(super) fn remove(&mut self, i: u32, s: &Settings) -> Node<K, V> {
-        let shrink = self.slots.remove(i, &s.room);
+        let h = s.hasher.hash_one(&self.nodes[i as usize].key);
         let node = self.nodes.swap_remove(i as usize);
-        if let Some(len) = shrink {
+        let nodes = &self.nodes;
+        let hash_of = |j: u32| s.hasher.hash_one(&nodes[j as usize].key);
+        if let Some(len) = self.slots.remove(i, h, &s.room, &hash_of) {
             self.nodes.shrink_to(len);
         }
         node
     }
-}
 
-impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     #[inline]
     pub(super) fn find<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<u32> {
         let nodes = &self.nodes;
@@ -174,7 +176,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             key: new.key,
             value: new.value,
         };
-        match self.slots.place(new.hash, now, new.until, new.tags, s) {
+        let nodes = &self.nodes;
+        let hash_of = |j: u32| s.hasher.hash_one(&nodes[j as usize].key);
+        match self
+            .slots
+            .place(new.hash, now, new.until, new.tags, s, &hash_of)
+        {
             Place::Nowhere => return,
             Place::End { more } => {
                 if self.nodes.len() == self.nodes.capacity() {
@@ -219,7 +226,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Checks every link between the slab, the slots, the order, the index and the tag
     /// index.
     pub(super) fn check(&self, s: &Settings) {
-        use std::hash::BuildHasher;
         let hashes: Vec<u64> = self
             .nodes
             .iter()

@@ -1,16 +1,17 @@
-//! A shard's slots: everything it keeps of its entries but their keys and values (each
-//! key's hash, the deadlines, the place in the eviction order, the tags), the index from
-//! hashes to slots, and the bookkeeping of every insert, eviction and removal.
+//! A shard's slots: everything it keeps of its entries but their keys and values (the
+//! deadlines, the place in the eviction order, the tags), the index from hashes to slots, and
+//! the bookkeeping of every insert, eviction and removal.
 //!
 //! Not generic: compiled once, in this crate, where the typed part of a shard (see
 //! [`super::shard`]) is compiled once per key and value type in the user's crate. The
 //! entries sit in that shard's slab, slot for slot beside these arrays: whatever moves here
-//! (a removal moves the last slot into the hole), the shard moves there.
+//! (a removal moves the last slot into the hole), the shard moves there. Where the slots need
+//! a key's hash (an eviction's two candidates, a removal's moved entry, the index's growth),
+//! the shard hands them a [`HashOf`], which hashes the key in a slot: a `dyn` call on those
+//! paths, rather than eight bytes an entry to keep every hash.
 //!
-//! Keeping each key's hash costs the eight bytes an entry that the deadline no longer takes
-//! in a store without expiry (the deadlines are kept only where entries expire), and saves
-//! hashing a key again: an eviction's two candidates, a removal's moved entry and an index's
-//! growth read the hashes.
+//! The deadlines are kept only in a store whose entries expire: an entry of a store without
+//! expiry is its key and value, its place in the order and in the index.
 
 use super::expiry::{Age, Expiry};
 use super::order::{OnHit, Order, Pick};
@@ -23,6 +24,9 @@ use hashbrown::HashTable;
 
 /// The most entries a shard's slab can index.
 const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
+
+/// The hash of the key in a slot, as the shard's slab holds it (see the module's doc).
+pub(super) type HashOf<'a> = &'a dyn Fn(u32) -> u64;
 
 /// Where a new entry goes (see [`Slots::place`]).
 pub(super) enum Place {
@@ -38,8 +42,10 @@ pub(super) enum Place {
 pub(super) struct Slots {
     /// From a key's hash to its slot.
     index: HashTable<u32>,
-    /// Each slot's key hash.
-    hashes: Vec<u64>,
+    /// How many slots are taken.
+    len: usize,
+    /// How many slots the arrays (and the shard's slab) have room for.
+    room: usize,
     /// When each entry stops being fresh: `min(hard, last use + tti)`, where `hard` is when
     /// its `ttl` runs out (see [`Slots::hard`]). Empty in a store without expiry, whose
     /// entries are always fresh (and which never reads the clock).
@@ -70,7 +76,8 @@ impl Slots {
     ) -> Self {
         Slots {
             index: HashTable::new(),
-            hashes: Vec::new(),
+            len: 0,
+            room: 0,
             deadlines: Vec::new(),
             hards: Vec::new(),
             order: Order::new(eviction, capacity, sharded),
@@ -84,7 +91,7 @@ impl Slots {
 
     #[inline]
     pub(super) fn len(&self) -> usize {
-        self.hashes.len()
+        self.len
     }
 
     /// The index, for the shard to probe with its keys.
@@ -169,7 +176,7 @@ impl Slots {
     /// the index and under its `tags`: when the store has no room left (or the shard holds
     /// its most), the entry the order picks is evicted, and the new one takes its slot (which
     /// may be the new entry's way in: W-TinyLFU may refuse the window's oldest entry). The
-    /// shard puts the entry where this says.
+    /// shard puts the entry where this says; `hash_of` hashes the keys it holds.
     pub(super) fn place(
         &mut self,
         hash: u64,
@@ -177,6 +184,7 @@ impl Slots {
         until: u64,
         tags: Option<Vec<String>>,
         s: &Settings,
+        hash_of: HashOf<'_>,
     ) -> Place {
         if self.len() >= MAX_SLOTS || self.capacity == 0 {
             return Place::Nowhere;
@@ -184,10 +192,10 @@ impl Slots {
         // Without expiry the store never reads the clock, and an entry is always fresh.
         let (hard, deadline) = s.expiry.deadlines(now, until);
         if self.len() < self.max && s.room.take() {
-            let more = self.push_slot(hash, deadline, hard, &s.expiry);
+            let more = self.push_slot(deadline, hard, &s.expiry);
             #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
             let i = (self.len() - 1) as u32;
-            self.link_new(i, hash, tags);
+            self.link_new(i, hash, tags, hash_of);
             return Place::End { more };
         }
         let (i, h) = match self.order.pick() {
@@ -195,34 +203,30 @@ impl Slots {
             Pick::Empty => return Place::Nowhere,
             Pick::Take(i) => {
                 self.order.unlink(i);
-                (i, self.hashes[i as usize])
+                (i, hash_of(i))
             }
             Pick::Contest { candidate, victim } => {
-                let (c, v) = (
-                    self.hashes[candidate as usize],
-                    self.hashes[victim as usize],
-                );
+                let (c, v) = (hash_of(candidate), hash_of(victim));
                 self.order.admit(candidate, victim, c, v)
             }
         };
         // Its slot takes the new entry, so no other entry moves in the slab (nor in the
         // index).
         self.forget(i, h);
-        self.hashes[i as usize] = hash;
         if s.expiry.any() {
             self.deadlines[i as usize] = deadline;
         }
         if s.expiry.keeps_hard() {
             self.hards[i as usize] = hard;
         }
-        self.link_new(i, hash, tags);
+        self.link_new(i, hash, tags, hash_of);
         Place::Evicted(i)
     }
 
     /// Adds a slot at the end (growing the arrays if need be); returns by how many entries
     /// the shard's slab grows if it is full.
-    fn push_slot(&mut self, hash: u64, deadline: u64, hard: u64, expiry: &Expiry) -> usize {
-        let len = self.len();
+    fn push_slot(&mut self, deadline: u64, hard: u64, expiry: &Expiry) -> usize {
+        let len = self.len;
         // Grow by half, never past the shard's share: a full shard has no slack. Past its
         // share (the store has room), by small steps.
         let (step, to) = if len < self.capacity {
@@ -231,8 +235,8 @@ impl Slots {
             ((self.capacity / 32).max(8), self.max)
         };
         let more = step.min(to.saturating_sub(len).max(1));
-        if len == self.hashes.capacity() {
-            self.hashes.reserve_exact(more);
+        if len == self.room {
+            self.room += more;
             if expiry.any() {
                 self.deadlines.reserve_exact(more);
             }
@@ -241,7 +245,7 @@ impl Slots {
             }
             self.order.reserve(more);
         }
-        self.hashes.push(hash);
+        self.len += 1;
         if expiry.any() {
             self.deadlines.push(deadline);
         }
@@ -253,11 +257,10 @@ impl Slots {
     }
 
     /// Puts the new entry in slot `i` in the eviction order, the index and under its tags.
-    fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>) {
+    fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>, hash_of: HashOf<'_>) {
         let tick = self.order.push_new(i, hash);
         self.publish(tick);
-        let hashes = &self.hashes;
-        self.index.insert_unique(hash, i, |&j| hashes[j as usize]);
+        self.index.insert_unique(hash, i, |&j| hash_of(j));
         if let Some(tags) = tags {
             self.tags.get_or_insert_default().add(i, tags);
         }
@@ -267,10 +270,10 @@ impl Slots {
     /// it, and the last entry moves into its slot: the cursor stays to look at it next); else
     /// the cursor moves on.
     pub(super) fn swept(&mut self, now: u64, expiry: &Expiry) -> Option<u32> {
-        if self.hashes.is_empty() {
+        if self.len == 0 {
             return None;
         }
-        if self.cursor >= self.len() {
+        if self.cursor >= self.len {
             self.cursor = 0;
         }
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
@@ -282,16 +285,23 @@ impl Slots {
         None
     }
 
-    /// Takes entry `i` out of the eviction order, the index and the tags (voiding the
-    /// threads' copies) and its slot out of the arrays (giving its place in the store back):
-    /// the last slot moves into `i`, as the shard's last entry must. Returns the length the
-    /// shard's slab shrinks to, when most of it is unused.
-    pub(super) fn remove(&mut self, i: u32, room: &Room) -> Option<usize> {
+    /// Takes entry `i`, whose key hashes to `h`, out of the eviction order, the index and
+    /// the tags (voiding the threads' copies) and its slot out of the arrays (giving its
+    /// place in the store back): the last slot moves into `i`, as the shard's last entry has
+    /// moved already (`hash_of` hashes the keys of the slab after the move). Returns the
+    /// length the shard's slab shrinks to, when most of it is unused.
+    pub(super) fn remove(
+        &mut self,
+        i: u32,
+        h: u64,
+        room: &Room,
+        hash_of: HashOf<'_>,
+    ) -> Option<usize> {
         self.order.unlink(i);
-        self.forget(i, self.hashes[i as usize]);
+        self.forget(i, h);
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
-        let last = (self.len() - 1) as u32;
-        self.hashes.swap_remove(i as usize);
+        let last = (self.len - 1) as u32;
+        self.len -= 1;
         if !self.deadlines.is_empty() {
             self.deadlines.swap_remove(i as usize);
         }
@@ -300,8 +310,7 @@ impl Slots {
         }
         self.order.remove_slot(i);
         if i != last {
-            let h = self.hashes[i as usize];
-            if let Some(slot) = self.index.find_mut(h, |&j| j == last) {
+            if let Some(slot) = self.index.find_mut(hash_of(i), |&j| j == last) {
                 *slot = i;
             }
             if let Some(t) = &mut self.tags {
@@ -309,7 +318,7 @@ impl Slots {
             }
         }
         room.give(1);
-        self.shrink()
+        self.shrink(hash_of)
     }
 
     /// Forgets slot `i`, out of the eviction order already, whose key hashes to `h`: out of
@@ -328,17 +337,16 @@ impl Slots {
 
     /// Gives memory back once most of the arrays are unused; returns the length the shard's
     /// slab shrinks to then.
-    fn shrink(&mut self) -> Option<usize> {
-        let len = self.len();
-        if self.hashes.capacity() <= 64 || len * 4 >= self.hashes.capacity() {
+    fn shrink(&mut self, hash_of: HashOf<'_>) -> Option<usize> {
+        let len = self.len;
+        if self.room <= 64 || len * 4 >= self.room {
             return None;
         }
-        self.hashes.shrink_to(len * 2);
+        self.room = len * 2;
         self.deadlines.shrink_to(len * 2);
         self.hards.shrink_to(len * 2);
         self.order.shrink_to(len * 2);
-        let hashes = &self.hashes;
-        self.index.shrink_to(len, |&j| hashes[j as usize]);
+        self.index.shrink_to(len, |&j| hash_of(j));
         Some(len * 2)
     }
 
@@ -347,12 +355,13 @@ impl Slots {
         if let Some(c) = &self.copies {
             c.bump_all();
         }
-        room.give(self.len());
+        room.give(self.len);
+        self.len = 0;
+        self.room = 0;
         self.index = HashTable::new();
         self.tags = None;
         self.order.clear();
         self.cursor = 0;
-        self.hashes = Vec::new();
         self.deadlines = Vec::new();
         self.hards = Vec::new();
     }
@@ -372,14 +381,15 @@ impl Slots {
 
     /// How many slots the arrays have room for.
     pub(super) fn room(&self) -> usize {
-        self.hashes.capacity()
+        self.room
     }
 
     /// Checks every link between the arrays, the order, the index and the tag index, for a
     /// shard whose keys hash to `hashes`, slot by slot.
     pub(super) fn check(&self, hashes: &[u64], expiry: &Expiry) {
-        let n = self.len();
-        assert_eq!(hashes, &self.hashes[..], "each slot's hash");
+        let n = self.len;
+        assert_eq!(hashes.len(), n, "a slot for each entry");
+        assert!(n <= self.room, "room for every slot");
         assert_eq!(self.index.len(), n, "index size");
         assert_eq!(
             self.deadlines.len(),
