@@ -307,3 +307,72 @@ fn sharded_eviction(config: &Config) {
     assert!(s.stats().evictions > 0);
     check(&s);
 }
+
+/// Keys on the heap, hashed again by the shard wherever its slots need a hash (an eviction's
+/// candidates, a removal's moved entry, the index's growth and shrinking): after evictions,
+/// removals by key and by tag, expiry and a shrink, every slot is indexed under its key's
+/// hash and every key left is found with its own value.
+#[test]
+fn heap_keys_stay_indexed_through_evictions_removals_and_a_shrink() {
+    let s: Store<String, String> = Store::new(&Config::new().capacity(2_048).tagged(), false);
+    let name = |k: u64| format!("key-{k:05}");
+    let put = |k: u64, tag: &str| {
+        let key = Owned(name(k));
+        let hash = s.hash(&key);
+        let Found::Run(run) = s.begin(hash, &key, true, None) else {
+            panic!("a refresh always runs the body");
+        };
+        let done = Done {
+            value: Some(format!("value-{k}")),
+            unstored: Outcome::Retry,
+            tags: Some(vec![tag.to_owned()]),
+            ran_body: true,
+            lives: None,
+        };
+        s.complete(hash, name(k), run, done);
+    };
+    let check = || {
+        for shard in &s.shards {
+            lock(&shard.0).check(&s.settings);
+        }
+    };
+    // Twice the capacity: the second half evicts.
+    for k in 0..4_096 {
+        put(k, if k % 3 == 0 { "three" } else { "other" });
+    }
+    check();
+    assert!(s.len() <= 2_048 + 2 * s.shards.len(), "len {}", s.len());
+    let mut rng = XorShift(0x5EED);
+    for _ in 0..1_000 {
+        s.invalidate(&Owned(name(rng.below(4_096))));
+    }
+    check();
+    s.invalidate_tag("three");
+    check();
+    // Most of the rest goes: the slabs shrink, and the index is rebuilt from the keys.
+    for k in 0..4_096 {
+        if k % 8 != 0 {
+            s.invalidate(&Owned(name(k)));
+        }
+    }
+    check();
+    let left: Vec<u64> = (0..4_096)
+        .filter(|k| {
+            let key = Owned(name(*k));
+            match s.begin(s.hash(&key), &key, false, None) {
+                Found::Hit(v) => {
+                    assert_eq!(v, format!("value-{k}"), "key {k}'s own value");
+                    true
+                }
+                Found::Run(run) => {
+                    s.abandon(s.hash(&key), run.flight.as_ref(), false);
+                    false
+                }
+                _ => panic!("no other caller"),
+            }
+        })
+        .collect();
+    assert_eq!(left.len(), s.len(), "every entry left is found by its key");
+    assert!(left.iter().all(|k| k % 8 == 0 && k % 3 != 0), "{left:?}");
+    assert!(!left.is_empty(), "some keys of the second half stay");
+}
