@@ -1,7 +1,7 @@
 //! The eviction policies' tests: which entry goes, scan and loop resistance of the default,
 //! the capacity the shards share, and that it is never exceeded under concurrent stores.
 
-use super::order::{OnHit, Order, sizes};
+use super::order::{OnHit, Order, Pick, sizes};
 use super::tests::{XorShift, check, get, put, store};
 use super::*;
 use crate::config::Eviction;
@@ -276,10 +276,11 @@ fn the_front_quarter_holds_across_the_stamps_and_the_ticks_wrapping() {
             assert_eq!(o.hit_move(i), Some(start.wrapping_add(i + 1)));
         }
         for k in 1..=quarter + 30 {
-            o.hit_move(20);
+            let tick = o.hit_move(20).expect("a sharded order counts its moves");
+            assert_eq!(tick, start.wrapping_add(21 + k));
             for i in 0..20 {
                 let age = 20 - i + k;
-                assert_eq!(o.tick().wrapping_sub(o.stamp(i)), age, "start {start}");
+                assert_eq!(tick.wrapping_sub(o.stamp(i)), age, "start {start}");
                 let recent = age < quarter;
                 assert_eq!(o.recently_moved(i), recent, "start {start}, age {age}");
                 assert_eq!(o.copyable(i), recent);
@@ -290,4 +291,43 @@ fn the_front_quarter_holds_across_the_stamps_and_the_ticks_wrapping() {
         }
         assert_eq!(o.walk().len(), 21);
     }
+}
+
+#[test]
+fn an_unbounded_shard_keeps_no_lists_and_evicts_nothing() {
+    let mut o = Order::new(Eviction::TinyLfu, usize::MAX, true);
+    o.reserve(64);
+    for i in 0..64 {
+        o.push_slot();
+        assert_eq!(o.push_new(i, u64::from(i)), None);
+    }
+    assert!(matches!(o.on_hit(3), OnHit::Nothing));
+    assert_eq!(o.hit_move(3), None);
+    assert!(!o.recently_moved(3) && !o.copyable(3));
+    assert_eq!(o.stamp(3), 0);
+    assert!(matches!(o.pick(), Pick::Empty));
+    o.unlink(5);
+    o.remove_slot(5);
+    assert_eq!(o.walk().len(), 63);
+    assert_eq!(o.slot_bytes(), 0);
+
+    // Through a store: stores, hits, replacements, invalidations and clears, each shard's
+    // entries counted in and out of its (empty) order.
+    let s = store(&Config::new().unbounded().tagged());
+    let mut rng = XorShift(5);
+    for i in 0..20_000 {
+        let k = rng.below(3_000);
+        match rng.below(8) {
+            0..=3 => put(&s, k, k),
+            4..=5 => assert!(get(&s, k).is_none_or(|v| v == k)),
+            6 => {
+                s.invalidate(&Owned(k));
+            }
+            _ if i % 1000 == 0 => s.clear(),
+            _ => {}
+        }
+    }
+    assert!(s.len() > 1_000);
+    assert_eq!(s.stats().evictions, 0);
+    check(&s);
 }

@@ -152,10 +152,11 @@ pub(super) fn sizes(eviction: Eviction, share: usize, sharded: bool) -> (u32, u3
 /// A shard's lists over its entries, which are addressed by their slot.
 pub(super) struct Order {
     lists: [List; 3],
-    /// Each slot's links, segment and stamp (the LRU policy keeps every entry in the
-    /// protected list).
+    /// Each slot's links, segment and stamp (LRU: every entry in the protected list).
     slots: Vec<Slot>,
     tiny: bool,
+    /// Whether the lists are kept: an unbounded shard evicts nothing, so it keeps no slots.
+    listed: bool,
     window_max: u32,
     protected_max: u32,
     /// Counts moves to the protected list's front (wrapping at 2^32, as the threads' copies
@@ -172,7 +173,7 @@ pub(super) struct Order {
 
 impl Order {
     /// The order of a shard of `share` entries; `sharded`: the store has more than one shard
-    /// (else the order is exact). An unbounded shard evicts nothing: one list.
+    /// (else the order is exact). An unbounded shard evicts nothing: no lists.
     pub(super) fn new(eviction: Eviction, share: usize, sharded: bool) -> Self {
         let eviction = if share == usize::MAX {
             Eviction::Lru
@@ -184,6 +185,7 @@ impl Order {
             lists: [List::EMPTY; 3],
             slots: Vec::new(),
             tiny: eviction == Eviction::TinyLfu,
+            listed: share != usize::MAX,
             window_max,
             protected_max,
             tick: 0,
@@ -221,8 +223,10 @@ impl Order {
     /// Whether entry `i` is in the front quarter of the protected list.
     #[inline]
     pub(super) fn recently_moved(&self, i: u32) -> bool {
-        let slot = self.slots[i as usize];
-        self.quarter != 0 && slot.seg() == PROTECTED && self.since(slot.mark) < self.quarter
+        self.quarter != 0 && {
+            let slot = self.slots[i as usize];
+            slot.seg() == PROTECTED && self.since(slot.mark) < self.quarter
+        }
     }
 
     /// Counts an access of the key `hash` (a hit, or a new entry) in the sketch.
@@ -240,7 +244,10 @@ impl Order {
     /// stamp read once.
     #[inline]
     pub(super) fn on_hit(&self, i: u32) -> OnHit {
-        let slot = self.slots[i as usize];
+        // No slot: an unbounded shard, which moves nothing.
+        let Some(&slot) = self.slots.get(i as usize) else {
+            return OnHit::Nothing;
+        };
         if slot.seg() != PROTECTED {
             OnHit::Move
         } else if self.quarter != 0 && self.since(slot.mark) < self.quarter {
@@ -263,6 +270,9 @@ impl Order {
     /// Moves entry `i` on a hit (see [`Order::on_hit`]); returns the new tick, for the
     /// copies to read.
     pub(super) fn hit_move(&mut self, i: u32) -> Option<u32> {
+        if !self.listed {
+            return None;
+        }
         let seg = self.seg(i);
         self.lists[seg as usize].unlink(&mut self.slots, i);
         let tick = self.push_protected(i);
@@ -300,6 +310,10 @@ impl Order {
     /// the new tick, if any. An overflowing window hands its oldest entry to probation: the
     /// shard had room for the new one.
     pub(super) fn push_new(&mut self, i: u32, hash: u64) -> Option<u32> {
+        if !self.listed {
+            self.lists[PROTECTED as usize].len += 1;
+            return None;
+        }
         if !self.tiny {
             return self.push_protected(i);
         }
@@ -358,6 +372,10 @@ impl Order {
     /// Takes entry `i` out of its list.
     #[inline]
     pub(super) fn unlink(&mut self, i: u32) {
+        if !self.listed {
+            self.lists[PROTECTED as usize].len -= 1;
+            return;
+        }
         let seg = self.seg(i);
         self.lists[seg as usize].unlink(&mut self.slots, i);
     }
@@ -368,17 +386,24 @@ impl Order {
 
     /// Room for `more` entries' links, segments and stamps.
     pub(super) fn reserve(&mut self, more: usize) {
-        self.slots.reserve_exact(more);
+        if self.listed {
+            self.slots.reserve_exact(more);
+        }
     }
 
     /// Links, a segment and a stamp for a new slot at the end.
     pub(super) fn push_slot(&mut self) {
-        self.slots.push(Slot::NONE);
+        if self.listed {
+            self.slots.push(Slot::NONE);
+        }
     }
 
     /// Slot `i`, already out of the lists, goes; the last slot takes its place (as the
     /// slab's entries do), and its neighbours point to `i`.
     pub(super) fn remove_slot(&mut self, i: u32) {
+        if !self.listed {
+            return;
+        }
         let at = i as usize;
         self.slots.swap_remove(at);
         if let Some(&slot) = self.slots.get(at) {
@@ -426,19 +451,25 @@ impl Order {
     /// The order's bytes per slot.
     pub(super) const SLOT_BYTES: usize = size_of::<Slot>();
 
+    /// The heap bytes of the slots.
+    pub(super) fn slot_bytes(&self) -> usize {
+        self.slots.capacity() * Self::SLOT_BYTES
+    }
+
     /// Sets the move count, to test its wrapping.
     pub(super) fn set_tick(&mut self, tick: u32) {
         self.tick = tick;
     }
 
-    /// The move count.
-    pub(super) fn tick(&self) -> u32 {
-        self.tick
-    }
-
     /// Every list's slots from front to tail, checking every link, length and segment on
     /// the way; all of them, window first.
     pub(super) fn walk(&self) -> Vec<u32> {
+        if !self.listed {
+            // No links to walk: the slots counted in and out, and nothing else.
+            assert!(self.slots.is_empty() && self.lists.iter().all(|l| l.front == l.tail));
+            assert_eq!(self.len(), self.lists[PROTECTED as usize].len as usize);
+            return (0..self.lists[PROTECTED as usize].len).collect();
+        }
         let links = &self.slots;
         let mut seen = Vec::new();
         for (seg, list) in self.lists.iter().enumerate() {
