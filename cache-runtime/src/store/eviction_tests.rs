@@ -1,8 +1,10 @@
 //! The eviction policies' tests: which entry goes, scan and loop resistance of the default,
 //! the capacity the shards share, and that it is never exceeded under concurrent stores.
 
+use super::order::{OnHit, Order, Pick, sizes};
 use super::tests::{XorShift, check, get, put, store};
 use super::*;
+use crate::config::Eviction;
 use crate::key::Owned;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -246,4 +248,86 @@ fn after_one_hit_in_the_store_the_threads_copies_serve_an_entry_under_either_pol
         }
         check(&s);
     }
+}
+
+#[test]
+fn an_entry_of_the_order_takes_twelve_bytes() {
+    // Links, segment and stamp in one record: 12 of the 48 bytes a `u64 -> u64` entry may
+    // take (the three arrays it replaced took 13, in three cache lines).
+    assert_eq!(Order::SLOT_BYTES, 12);
+}
+
+#[test]
+fn the_front_quarter_holds_across_the_stamps_and_the_ticks_wrapping() {
+    // The slots keep the low 30 bits of the tick; the threads' copies compare the full
+    // 32 bits with `Order::stamp`. Both must count the moves exactly, wherever they wrap.
+    let (_, _, quarter) = sizes(Eviction::TinyLfu, 1000, true);
+    assert!(quarter > 100);
+    for start in [0, (1 << 30) - 10, (1 << 31) - 3, u32::MAX - 10, u32::MAX] {
+        let mut o = Order::new(Eviction::TinyLfu, 1000, true);
+        o.set_tick(start);
+        for i in 0..21 {
+            o.push_slot();
+            assert_eq!(o.push_new(i, u64::from(i) << 40), None);
+        }
+        // Entries 0 to 20 move to the protected front in turn; then entry 20 moves again
+        // and again: entry `i < 20` is then `20 - i + k` moves old, after `k` moves.
+        for i in 0..21 {
+            assert_eq!(o.hit_move(i), Some(start.wrapping_add(i + 1)));
+        }
+        for k in 1..=quarter + 30 {
+            let tick = o.hit_move(20).expect("a sharded order counts its moves");
+            assert_eq!(tick, start.wrapping_add(21 + k));
+            for i in 0..20 {
+                let age = 20 - i + k;
+                assert_eq!(tick.wrapping_sub(o.stamp(i)), age, "start {start}");
+                let recent = age < quarter;
+                assert_eq!(o.recently_moved(i), recent, "start {start}, age {age}");
+                assert_eq!(o.copyable(i), recent);
+                let moves = matches!(o.on_hit(i), OnHit::Move);
+                assert_eq!(moves, !recent, "start {start}, age {age}");
+            }
+            assert!(matches!(o.on_hit(20), OnHit::Nothing));
+        }
+        assert_eq!(o.walk().len(), 21);
+    }
+}
+
+#[test]
+fn an_unbounded_shard_keeps_no_lists_and_evicts_nothing() {
+    let mut o = Order::new(Eviction::TinyLfu, usize::MAX, true);
+    o.reserve(64);
+    for i in 0..64 {
+        o.push_slot();
+        assert_eq!(o.push_new(i, u64::from(i)), None);
+    }
+    assert!(matches!(o.on_hit(3), OnHit::Nothing));
+    assert_eq!(o.hit_move(3), None);
+    assert!(!o.recently_moved(3) && !o.copyable(3));
+    assert_eq!(o.stamp(3), 0);
+    assert!(matches!(o.pick(), Pick::Empty));
+    o.unlink(5);
+    o.remove_slot(5);
+    assert_eq!(o.walk().len(), 63);
+    assert_eq!(o.slot_bytes(), 0);
+
+    // Through a store: stores, hits, replacements, invalidations and clears, each shard's
+    // entries counted in and out of its (empty) order.
+    let s = store(&Config::new().unbounded().tagged());
+    let mut rng = XorShift(5);
+    for i in 0..20_000 {
+        let k = rng.below(3_000);
+        match rng.below(8) {
+            0..=3 => put(&s, k, k),
+            4..=5 => assert!(get(&s, k).is_none_or(|v| v == k)),
+            6 => {
+                s.invalidate(&Owned(k));
+            }
+            _ if i % 1000 == 0 => s.clear(),
+            _ => {}
+        }
+    }
+    assert!(s.len() > 1_000);
+    assert_eq!(s.stats().evictions, 0);
+    check(&s);
 }

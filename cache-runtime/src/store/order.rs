@@ -22,9 +22,10 @@
 //! The hot entries of a busy cache are then read without writing other entries' links, and
 //! such an entry cannot reach the tail without passing the three other quarters, where its
 //! next hit moves it. A single shard (`quarter` 0) keeps the exact order. The lists know
-//! nothing else of the entries: each slot's [`Links`], segment and stamp are kept here,
-//! beside the shard's slab and moved with it, so this file is not generic (compiled once,
-//! not once per key and value type).
+//! nothing else of the entries: each slot's links, segment and stamp are kept here, in one
+//! 12-byte [`Slot`] record beside the shard's slab and moved with it (a hit reads one cache
+//! line of the order, a move writes its neighbours' records only), so this file is not
+//! generic (compiled once, not once per key and value type).
 
 use super::sketch::Sketch;
 use crate::config::Eviction;
@@ -32,22 +33,40 @@ use crate::config::Eviction;
 /// "No entry" in the links.
 pub(super) const NIL: u32 = u32::MAX;
 
-/// An entry's neighbours in its list.
+/// What the order keeps of an entry: its neighbours in its list, its segment and its stamp.
 #[derive(Clone, Copy)]
-struct Links {
+struct Slot {
     /// Towards the front (most recently used).
     prev: u32,
     /// Towards the tail (least recently used).
     next: u32,
+    /// The segment in the top two bits ([`SEG_SHIFT`]), and below them the stamp: the low
+    /// 30 bits of the tick at which the entry last moved to the protected front (0 when
+    /// `quarter` is 0). The tick's difference to a stamp is taken modulo 2^30, which holds
+    /// every `quarter` (below `u32::MAX / 5`: see [`sizes`]).
+    mark: u32,
 }
 
-impl Links {
+impl Slot {
     /// Not in a list yet.
-    const NONE: Links = Links {
+    const NONE: Slot = Slot {
         prev: NIL,
         next: NIL,
+        mark: 0,
     };
+
+    #[inline]
+    fn seg(self) -> u8 {
+        #[allow(clippy::cast_possible_truncation)] // two bits
+        let seg = (self.mark >> SEG_SHIFT) as u8;
+        seg
+    }
 }
+
+/// Where a slot's mark keeps its segment; the bits below are the stamp.
+const SEG_SHIFT: u32 = 30;
+/// A stamp's bits.
+const STAMP: u32 = (1 << SEG_SHIFT) - 1;
 
 /// The lists, by the number each slot's segment records.
 const WINDOW: u8 = 0;
@@ -76,48 +95,48 @@ impl List {
     }
 
     #[inline]
-    fn push_front(&mut self, links: &mut [Links], i: u32) {
+    fn push_front(&mut self, slots: &mut [Slot], i: u32) {
         let old = self.front;
-        links[i as usize] = Links {
-            prev: NIL,
-            next: old,
-        };
-        self.link_prev(links, old, i);
+        let slot = &mut slots[i as usize];
+        slot.prev = NIL;
+        slot.next = old;
+        self.link_prev(slots, old, i);
         self.front = i;
         self.len += 1;
     }
 
     #[inline]
-    fn unlink(&mut self, links: &mut [Links], i: u32) {
-        let Links { prev, next } = links[i as usize];
-        self.link_next(links, prev, next);
-        self.link_prev(links, next, prev);
+    fn unlink(&mut self, slots: &mut [Slot], i: u32) {
+        let Slot { prev, next, .. } = slots[i as usize];
+        self.link_next(slots, prev, next);
+        self.link_prev(slots, next, prev);
         self.len -= 1;
     }
 
     /// Points `at`'s `prev` link to `to`; with `at` NIL, `to` becomes the tail.
     #[inline]
-    fn link_prev(&mut self, links: &mut [Links], at: u32, to: u32) {
+    fn link_prev(&mut self, slots: &mut [Slot], at: u32, to: u32) {
         if at == NIL {
             self.tail = to;
         } else {
-            links[at as usize].prev = to;
+            slots[at as usize].prev = to;
         }
     }
 
     /// Points `at`'s `next` link to `to`; with `at` NIL, `to` becomes the front.
     #[inline]
-    fn link_next(&mut self, links: &mut [Links], at: u32, to: u32) {
+    fn link_next(&mut self, slots: &mut [Slot], at: u32, to: u32) {
         if at == NIL {
             self.front = to;
         } else {
-            links[at as usize].next = to;
+            slots[at as usize].next = to;
         }
     }
 }
 
 /// How a shard of `share` entries is split: the window's and the protected list's most
-/// entries, and the front quarter (0: exact order).
+/// entries, and the front quarter (0: exact order). The quarter is below `u32::MAX / 5`,
+/// so below 2^30: the stamps' modulus.
 pub(super) fn sizes(eviction: Eviction, share: usize, sharded: bool) -> (u32, u32, u32) {
     let share = u32::try_from(share).unwrap_or(u32::MAX);
     let (window, protected) = match eviction {
@@ -133,21 +152,19 @@ pub(super) fn sizes(eviction: Eviction, share: usize, sharded: bool) -> (u32, u3
 /// A shard's lists over its entries, which are addressed by their slot.
 pub(super) struct Order {
     lists: [List; 3],
-    /// Each slot's links.
-    links: Vec<Links>,
-    /// Each slot's list, with W-TinyLFU (the LRU policy keeps every entry in one list).
-    segs: Vec<u8>,
+    /// Each slot's links, segment and stamp (LRU: every entry in the protected list).
+    slots: Vec<Slot>,
     tiny: bool,
+    /// Whether the lists are kept: an unbounded shard evicts nothing, so it keeps no slots.
+    listed: bool,
     window_max: u32,
     protected_max: u32,
-    /// Counts moves to the protected list's front (wrapping): an entry moved fewer than
-    /// `quarter` moves ago is in its front quarter.
+    /// Counts moves to the protected list's front (wrapping at 2^32, as the threads' copies
+    /// read it; the slots' stamps keep its low 30 bits): an entry moved fewer than `quarter`
+    /// moves ago is in its front quarter.
     tick: u32,
     /// See the module's doc: 0 in a single-shard cache.
     quarter: u32,
-    /// The tick at which each entry last moved to the protected front, by slot, when
-    /// `quarter` is not 0.
-    stamps: Vec<u32>,
     /// W-TinyLFU's frequencies, made once the shard is half full (an idle cache pays
     /// nothing for them).
     sketch: Option<Sketch>,
@@ -156,7 +173,7 @@ pub(super) struct Order {
 
 impl Order {
     /// The order of a shard of `share` entries; `sharded`: the store has more than one shard
-    /// (else the order is exact). An unbounded shard evicts nothing: one list.
+    /// (else the order is exact). An unbounded shard evicts nothing: no lists.
     pub(super) fn new(eviction: Eviction, share: usize, sharded: bool) -> Self {
         let eviction = if share == usize::MAX {
             Eviction::Lru
@@ -166,14 +183,13 @@ impl Order {
         let (window_max, protected_max, quarter) = sizes(eviction, share, sharded);
         Order {
             lists: [List::EMPTY; 3],
-            links: Vec::new(),
-            segs: Vec::new(),
+            slots: Vec::new(),
             tiny: eviction == Eviction::TinyLfu,
+            listed: share != usize::MAX,
             window_max,
             protected_max,
             tick: 0,
             quarter: if share == usize::MAX { 0 } else { quarter },
-            stamps: Vec::new(),
             sketch: None,
             share,
         }
@@ -181,30 +197,36 @@ impl Order {
 
     #[inline]
     fn seg(&self, i: u32) -> u8 {
-        if self.tiny {
-            self.segs[i as usize]
-        } else {
-            PROTECTED
-        }
+        self.slots[i as usize].seg()
+    }
+
+    /// Moves since the one that stamped `mark`, modulo 2^30 (exact for every move count
+    /// below 2^30, and every `quarter` is below it).
+    #[inline]
+    fn since(&self, mark: u32) -> u32 {
+        self.tick.wrapping_sub(mark) & STAMP
     }
 
     /// The tick at which entry `i` last moved to the protected front (0 in a single-shard
-    /// cache).
+    /// cache): the latest tick up to now whose low 30 bits are its stamp, so the copies'
+    /// `tick - stamp` over the full 32 bits counts the moves since.
     #[inline]
     pub(super) fn stamp(&self, i: u32) -> u32 {
         if self.quarter == 0 {
             0
         } else {
-            self.stamps[i as usize]
+            self.tick
+                .wrapping_sub(self.since(self.slots[i as usize].mark))
         }
     }
 
     /// Whether entry `i` is in the front quarter of the protected list.
     #[inline]
     pub(super) fn recently_moved(&self, i: u32) -> bool {
-        self.quarter != 0
-            && self.seg(i) == PROTECTED
-            && self.tick.wrapping_sub(self.stamps[i as usize]) < self.quarter
+        self.quarter != 0 && {
+            let slot = self.slots[i as usize];
+            slot.seg() == PROTECTED && self.since(slot.mark) < self.quarter
+        }
     }
 
     /// Counts an access of the key `hash` (a hit, or a new entry) in the sketch.
@@ -222,11 +244,13 @@ impl Order {
     /// stamp read once.
     #[inline]
     pub(super) fn on_hit(&self, i: u32) -> OnHit {
-        if self.seg(i) != PROTECTED {
+        // No slot: an unbounded shard, which moves nothing.
+        let Some(&slot) = self.slots.get(i as usize) else {
+            return OnHit::Nothing;
+        };
+        if slot.seg() != PROTECTED {
             OnHit::Move
-        } else if self.quarter != 0
-            && self.tick.wrapping_sub(self.stamps[i as usize]) < self.quarter
-        {
+        } else if self.quarter != 0 && self.since(slot.mark) < self.quarter {
             OnHit::Nothing
         } else if self.lists[PROTECTED as usize].front == i {
             OnHit::Count
@@ -246,42 +270,50 @@ impl Order {
     /// Moves entry `i` on a hit (see [`Order::on_hit`]); returns the new tick, for the
     /// copies to read.
     pub(super) fn hit_move(&mut self, i: u32) -> Option<u32> {
+        if !self.listed {
+            return None;
+        }
         let seg = self.seg(i);
-        self.lists[seg as usize].unlink(&mut self.links, i);
+        self.lists[seg as usize].unlink(&mut self.slots, i);
         let tick = self.push_protected(i);
         if self.tiny && self.lists[PROTECTED as usize].len > self.protected_max {
             // Protected overflows: its least recently used entry goes back to probation.
             if let Some(t) = self.lists[PROTECTED as usize].tail() {
-                self.lists[PROTECTED as usize].unlink(&mut self.links, t);
-                self.push(t, PROBATION);
+                self.lists[PROTECTED as usize].unlink(&mut self.slots, t);
+                self.push(t, PROBATION, 0);
             }
         }
         tick
     }
 
+    /// Puts entry `i` at the front of list `seg`, with `stamp` (only the protected list's
+    /// entries' stamps are read).
     #[inline]
-    fn push(&mut self, i: u32, seg: u8) {
-        if self.tiny {
-            self.segs[i as usize] = seg;
-        }
-        self.lists[seg as usize].push_front(&mut self.links, i);
+    fn push(&mut self, i: u32, seg: u8, stamp: u32) {
+        self.slots[i as usize].mark = (u32::from(seg) << SEG_SHIFT) | (stamp & STAMP);
+        self.lists[seg as usize].push_front(&mut self.slots, i);
     }
 
     /// Puts entry `i` at the protected front; returns the new tick.
     #[inline]
     fn push_protected(&mut self, i: u32) -> Option<u32> {
-        self.push(i, PROTECTED);
-        (self.quarter != 0).then(|| {
-            self.tick = self.tick.wrapping_add(1);
-            self.stamps[i as usize] = self.tick;
-            self.tick
-        })
+        if self.quarter == 0 {
+            self.push(i, PROTECTED, 0);
+            return None;
+        }
+        self.tick = self.tick.wrapping_add(1);
+        self.push(i, PROTECTED, self.tick);
+        Some(self.tick)
     }
 
     /// Puts new entry `i` (key `hash`) in: at the window's front, or the LRU list's; returns
     /// the new tick, if any. An overflowing window hands its oldest entry to probation: the
     /// shard had room for the new one.
     pub(super) fn push_new(&mut self, i: u32, hash: u64) -> Option<u32> {
+        if !self.listed {
+            self.lists[PROTECTED as usize].len += 1;
+            return None;
+        }
         if !self.tiny {
             return self.push_protected(i);
         }
@@ -291,12 +323,12 @@ impl Order {
         if let Some(s) = &mut self.sketch {
             s.add(hash);
         }
-        self.push(i, WINDOW);
+        self.push(i, WINDOW, 0);
         if self.lists[WINDOW as usize].len > self.window_max
             && let Some(t) = self.lists[WINDOW as usize].tail()
         {
-            self.lists[WINDOW as usize].unlink(&mut self.links, t);
-            self.push(t, PROBATION);
+            self.lists[WINDOW as usize].unlink(&mut self.slots, t);
+            self.push(t, PROBATION, 0);
         }
         None
     }
@@ -327,9 +359,9 @@ impl Order {
     /// key's hash, taken out of the lists.
     pub(super) fn admit(&mut self, candidate: u32, victim: u32, c: u64, v: u64) -> (u32, u64) {
         let admitted = self.sketch.as_ref().is_some_and(|s| s.admits(c, v));
-        self.lists[WINDOW as usize].unlink(&mut self.links, candidate);
+        self.lists[WINDOW as usize].unlink(&mut self.slots, candidate);
         if admitted {
-            self.push(candidate, PROBATION);
+            self.push(candidate, PROBATION, 0);
             self.unlink(victim);
             (victim, v)
         } else {
@@ -340,8 +372,12 @@ impl Order {
     /// Takes entry `i` out of its list.
     #[inline]
     pub(super) fn unlink(&mut self, i: u32) {
+        if !self.listed {
+            self.lists[PROTECTED as usize].len -= 1;
+            return;
+        }
         let seg = self.seg(i);
-        self.lists[seg as usize].unlink(&mut self.links, i);
+        self.lists[seg as usize].unlink(&mut self.slots, i);
     }
 
     fn len(&self) -> usize {
@@ -350,59 +386,43 @@ impl Order {
 
     /// Room for `more` entries' links, segments and stamps.
     pub(super) fn reserve(&mut self, more: usize) {
-        self.links.reserve_exact(more);
-        if self.tiny {
-            self.segs.reserve_exact(more);
-        }
-        if self.quarter != 0 {
-            self.stamps.reserve_exact(more);
+        if self.listed {
+            self.slots.reserve_exact(more);
         }
     }
 
     /// Links, a segment and a stamp for a new slot at the end.
     pub(super) fn push_slot(&mut self) {
-        self.links.push(Links::NONE);
-        if self.tiny {
-            self.segs.push(WINDOW);
-        }
-        if self.quarter != 0 {
-            self.stamps.push(0);
+        if self.listed {
+            self.slots.push(Slot::NONE);
         }
     }
 
     /// Slot `i`, already out of the lists, goes; the last slot takes its place (as the
     /// slab's entries do), and its neighbours point to `i`.
     pub(super) fn remove_slot(&mut self, i: u32) {
+        if !self.listed {
+            return;
+        }
         let at = i as usize;
-        self.links.swap_remove(at);
-        if self.tiny {
-            self.segs.swap_remove(at);
-        }
-        if self.quarter != 0 {
-            self.stamps.swap_remove(at);
-        }
-        if let Some(&Links { prev, next }) = self.links.get(at) {
-            let seg = self.seg(i);
-            let list = &mut self.lists[seg as usize];
-            list.link_prev(&mut self.links, next, i);
-            list.link_next(&mut self.links, prev, i);
+        self.slots.swap_remove(at);
+        if let Some(&slot) = self.slots.get(at) {
+            let list = &mut self.lists[slot.seg() as usize];
+            list.link_prev(&mut self.slots, slot.next, i);
+            list.link_next(&mut self.slots, slot.prev, i);
         }
     }
 
     /// Gives back memory beyond `n` slots.
     pub(super) fn shrink_to(&mut self, n: usize) {
-        self.links.shrink_to(n);
-        self.segs.shrink_to(n);
-        self.stamps.shrink_to(n);
+        self.slots.shrink_to(n);
     }
 
     /// Empty lists (the sketch stays: what was asked for before a `clear` may well be
     /// asked for again).
     pub(super) fn clear(&mut self) {
         self.lists = [List::EMPTY; 3];
-        self.links = Vec::new();
-        self.segs = Vec::new();
-        self.stamps = Vec::new();
+        self.slots = Vec::new();
     }
 }
 
@@ -428,10 +448,29 @@ pub(super) enum Pick {
 
 #[cfg(test)]
 impl Order {
+    /// The order's bytes per slot.
+    pub(super) const SLOT_BYTES: usize = size_of::<Slot>();
+
+    /// The heap bytes of the slots.
+    pub(super) fn slot_bytes(&self) -> usize {
+        self.slots.capacity() * Self::SLOT_BYTES
+    }
+
+    /// Sets the move count, to test its wrapping.
+    pub(super) fn set_tick(&mut self, tick: u32) {
+        self.tick = tick;
+    }
+
     /// Every list's slots from front to tail, checking every link, length and segment on
     /// the way; all of them, window first.
     pub(super) fn walk(&self) -> Vec<u32> {
-        let links = &self.links;
+        if !self.listed {
+            // No links to walk: the slots counted in and out, and nothing else.
+            assert!(self.slots.is_empty() && self.lists.iter().all(|l| l.front == l.tail));
+            assert_eq!(self.len(), self.lists[PROTECTED as usize].len as usize);
+            return (0..self.lists[PROTECTED as usize].len).collect();
+        }
+        let links = &self.slots;
         let mut seen = Vec::new();
         for (seg, list) in self.lists.iter().enumerate() {
             let mut prev = NIL;

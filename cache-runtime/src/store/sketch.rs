@@ -3,8 +3,8 @@
 //!
 //! A count-min sketch of 4-bit counters, four per key, sixteen to a `u64` word: about four
 //! counters per entry the shard is sized for (two bytes an entry). A key's four counters
-//! are in one 64-byte block (one cache line: an access costs one miss, not four), each in
-//! a different word of it, as in Caffeine's sketch. A key's estimate is the
+//! are in one 64-byte block, aligned to 64 bytes (one cache line: an access costs one miss,
+//! not two or four), each in a different word of it, as in Caffeine's sketch. A key's estimate is the
 //! least of its four counters, and an increment raises only the counters at that least
 //! value (a conservative update: collisions inflate the estimates less). Every time the
 //! shard has counted ten accesses per entry it is sized for, every counter is halved, so
@@ -14,7 +14,7 @@
 
 /// A shard's frequency sketch.
 pub(super) struct Sketch {
-    blocks: Box<[[u64; BLOCK]]>,
+    blocks: Box<[Block]>,
     /// Blocks, less one (a power of two, less one).
     mask: usize,
     /// Counted increments since the last halving (halved with the counters).
@@ -29,6 +29,12 @@ const SPREAD: u64 = 0x9E37_79B9_7F4A_7C15;
 const NIBBLE: u64 = 0xD6E8_FEB8_6659_FD93;
 /// Words to a block: 64 bytes.
 const BLOCK: usize = 8;
+
+/// One cache line of counters: the allocator aligns a `[u64; 8]` to 8 bytes only, which
+/// would split most blocks over two lines.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Block([u64; BLOCK]);
 /// The highest bit of every 4-bit counter cleared: a word halved is `(w >> 1) & HALF`.
 const HALF: u64 = 0x7777_7777_7777_7777;
 
@@ -67,7 +73,7 @@ impl Sketch {
     pub(super) fn new(share: usize) -> Self {
         let words = (share.max(16).next_power_of_two() / 4).max(BLOCK);
         Sketch {
-            blocks: vec![[0; BLOCK]; words / BLOCK].into_boxed_slice(),
+            blocks: vec![Block([0; BLOCK]); words / BLOCK].into_boxed_slice(),
             mask: words / BLOCK - 1,
             samples: 0,
             period: share.max(16).saturating_mul(10),
@@ -90,7 +96,7 @@ impl Sketch {
         let Some(block) = self.blocks.get(at) else {
             return 0;
         };
-        let least = least(block, n);
+        let least = least(&block.0, n);
         #[allow(clippy::cast_possible_truncation)] // a 4-bit counter
         let least = least as u8;
         least
@@ -114,7 +120,7 @@ impl Sketch {
     #[inline(always)]
     pub(super) fn add(&mut self, hash: u64) {
         let (at, n) = self.spot(hash);
-        if let Some(block) = self.blocks.get_mut(at) {
+        if let Some(Block(block)) = self.blocks.get_mut(at) {
             let least = least(block, n);
             if least < 15 {
                 // Four different words; each place is worked out again rather than kept
@@ -136,7 +142,7 @@ impl Sketch {
     /// Halves every counter (out of line: once per ten accesses per entry).
     #[inline(never)]
     fn halve(&mut self) {
-        for w in self.blocks.iter_mut().flatten() {
+        for w in self.blocks.iter_mut().flat_map(|b| &mut b.0) {
             *w = (*w >> 1) & HALF;
         }
         self.samples /= 2;
@@ -170,6 +176,7 @@ mod tests {
             assert!(u64::from(e) >= (k % 20).min(15), "key {k}: {e}");
         }
         assert_eq!(s.bytes(), 1024 / 4 * 8, "two bytes per entry");
+        assert_eq!(s.blocks.as_ptr().addr() % 64, 0, "a block is a cache line");
     }
 
     #[test]
@@ -230,7 +237,7 @@ mod tests {
                     *w = (*w >> 1) & HALF;
                 }
             }
-            let flat: Vec<u64> = s.blocks.iter().flatten().copied().collect();
+            let flat: Vec<u64> = s.blocks.iter().flat_map(|b| b.0).collect();
             assert_eq!(flat, words, "after increment {i}");
         }
     }
