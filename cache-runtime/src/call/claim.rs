@@ -123,7 +123,7 @@ where
     /// The next request to the remote tier whose answer may become the value (see
     /// `Flight::send`): its number.
     pub(super) fn send(&self) -> u64 {
-        self.flight().map_or(0, crate::flight::Flight::send)
+        self.flight().map_or(0, |f| f.send())
     }
 
     /// Whether to ask the remote tier once more before taking `fetched`, a value read from
