@@ -20,7 +20,10 @@ impl<K, V> Cache<K, V> {
     /// The remote tier, if any.
     #[inline]
     pub(crate) fn remote(&self) -> Option<&dyn Remote<K, V>> {
-        self.remote.as_deref()
+        match &self.remote {
+            Some(r) => Some(&**r),
+            None => None,
+        }
     }
 }
 

@@ -12,8 +12,19 @@ use crate::sync::{BlockingMutex as Mutex, Condvar, ThreadId, thread_id as me};
 use std::any::Any;
 use std::mem;
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
+
+/// A flight's state, locked (a panic under its lock leaves it as it was: no poisoning). A
+/// `match`, not `unwrap_or_else`: nothing more to compile per value type.
+macro_rules! lock {
+    ($state:expr) => {
+        match $state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    };
+}
 
 /// One run of a body for one key, shared by the caller running it and those waiting.
 ///
@@ -97,7 +108,10 @@ impl<K, V> Flight<K, V> {
         self.hash = hash;
         self.key = key;
         self.header.reset();
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let state = match self.state.get_mut() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         match state {
             State::Running(wakers) => wakers.clear(),
             State::Done(_) => *state = State::Running(Vec::new()),
@@ -107,7 +121,7 @@ impl<K, V> Flight<K, V> {
     /// Ends the run and wakes every waiter.
     pub(crate) fn finish(&self, value: Outcome<V>) {
         let wakers = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut state = lock!(self.state);
             match mem::replace(&mut *state, State::Done(value)) {
                 State::Running(w) => w,
                 State::Done(_) => Vec::new(),
@@ -219,14 +233,14 @@ impl Header {
 impl<K, V: Clone> Flight<K, V> {
     /// Parks the calling thread until the run ends.
     pub(crate) fn wait(&self) -> Outcome<V> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock!(self.state);
         loop {
             match &*state {
                 State::Running(_) => {
-                    state = self
-                        .done
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    state = match self.done.wait(state) {
+                        Ok(state) => state,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
                 }
                 State::Done(v) => return v.clone(),
             }
@@ -235,7 +249,7 @@ impl<K, V: Clone> Flight<K, V> {
 
     /// The task form of [`Flight::wait`].
     pub(crate) fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Outcome<V>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock!(self.state);
         match &mut *state {
             State::Running(wakers) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {

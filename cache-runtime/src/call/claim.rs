@@ -79,7 +79,10 @@ impl<K: 'static, V: 'static> RunGuard<K, V> {
 
     /// Whether the run is a `refresh_*`.
     pub(super) fn refreshes(&self) -> bool {
-        self.run.as_ref().is_some_and(|r| r.refresh)
+        match &self.run {
+            Some(r) => r.refresh,
+            None => false,
+        }
     }
 }
 
@@ -117,13 +120,21 @@ where
     }
 
     pub(super) fn flight(&self) -> Option<&crate::flight::Flight<K, V>> {
-        self.run.run.as_ref().and_then(|r| r.flight.as_deref())
+        match &self.run.run {
+            Some(Run {
+                flight: Some(f), ..
+            }) => Some(f),
+            _ => None,
+        }
     }
 
     /// The next request to the remote tier whose answer may become the value (see
     /// `Flight::send`): its number.
     pub(super) fn send(&self) -> u64 {
-        self.flight().map_or(0, |f| f.send())
+        match self.flight() {
+            Some(f) => f.send(),
+            None => 0,
+        }
     }
 
     /// Whether to ask the remote tier once more before taking `fetched`, a value read from

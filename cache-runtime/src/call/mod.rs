@@ -399,8 +399,10 @@ pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
     backend: B,
     key: L,
 ) -> bool {
-    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend)
-        .is_some_and(|c| c.invalidate(&key))
+    match cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend) {
+        Some(c) => c.invalidate(&key),
+        None => false,
+    }
 }
 
 /// The `async` form of [`invalidate`], for the helpers of an `async fn`.

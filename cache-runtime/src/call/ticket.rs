@@ -11,7 +11,7 @@
 use super::args::{Args, call_once};
 use super::claim::{Claim, Fill, RunGuard};
 use crate::backend::{Memory, Tiers};
-use crate::flight::Outcome;
+use crate::flight::{Header, Outcome};
 use crate::key::StoredKey;
 use crate::ongoing;
 use crate::policy::{Policy, StoredValue};
@@ -322,13 +322,15 @@ impl<K: StoredKey, V: StoredValue> Lead<K, V> {
             return;
         };
         let store = &claim.run.cache.store;
-        let Some(run) = claim.run.run.as_mut() else {
+        let Some(run) = &mut claim.run.run else {
             return;
         };
-        if let (Some(tags), Some(flight)) = (&self.tags, &run.flight) {
-            flight.set_tags(tags);
-        }
-        if ongoing::dooms(store.id(), self.tags.as_deref()) {
+        #[allow(clippy::manual_map)] // a `match` compiles no `Option::map` per type
+        let header = match &run.flight {
+            Some(flight) => Some(&***flight),
+            None => None,
+        };
+        if announce(store.id(), &self.tags, header) {
             run.doomed = true;
             if let Some(flight) = &run.flight {
                 store.doom(flight);
@@ -341,4 +343,16 @@ impl<K: StoredKey, V: StoredValue> Lead<K, V> {
             claim.run.ran_body = true;
         }
     }
+}
+
+/// [`Lead::announce`], but for what it does to the store: records the tags on the flight,
+/// and says whether an invalidation in progress dooms the run. Not generic; inlined in
+/// optimised builds only.
+#[cfg_attr(not(debug_assertions), inline)]
+fn announce(store: usize, tags: &Option<Vec<String>>, flight: Option<&Header>) -> bool {
+    let tags = tags.as_deref();
+    if let (Some(tags), Some(flight)) = (tags, flight) {
+        flight.set_tags(tags);
+    }
+    ongoing::dooms(store, tags)
 }
