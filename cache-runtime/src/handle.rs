@@ -271,7 +271,11 @@ impl CacheHandle {
         let remote = backend.remote(self.name, &config);
         let local = if B::REMOTE { config.local() } else { config };
         let cache: &'static Cache<K, V> = Box::leak(Box::new(Cache::new(&local, copies, remote)));
-        cache.attach();
+        // Only a backend with a remote tier has one to attach (and compiles the local side
+        // the tier keeps coherent, `Local`).
+        if const { B::REMOTE } {
+            cache.attach();
+        }
         cache
     }
 }
