@@ -232,9 +232,12 @@ where
         {
             flight.answers(self.answer);
         }
-        let (Some(key), Some(run)) = (self.key.take(), self.run.run.take()) else {
-            return;
-        };
-        self.run.cache.store.complete(self.run.hash, key, run, done);
+        // The key and the run are handed back together, once.
+        if self.key.is_some()
+            && let Some(run) = self.run.run.take()
+            && let Some(key) = self.key.take()
+        {
+            self.run.cache.store.complete(self.run.hash, key, run, done);
+        }
     }
 }
