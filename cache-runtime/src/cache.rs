@@ -20,7 +20,10 @@ impl<K, V> Cache<K, V> {
     /// The remote tier, if any.
     #[inline]
     pub(crate) fn remote(&self) -> Option<&dyn Remote<K, V>> {
-        self.remote.as_deref()
+        match &self.remote {
+            Some(r) => Some(&**r),
+            None => None,
+        }
     }
 }
 
@@ -54,10 +57,10 @@ where
     /// Removes `key`'s entry, from the remote store first (see [`crate::remote`]); whether
     /// there was one.
     pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
-        let remote = self
-            .remote
-            .as_ref()
-            .is_some_and(|r| r.invalidate(&key.to_owned_key()));
+        let remote = match &self.remote {
+            Some(r) => r.invalidate(&key.to_owned_key()),
+            None => false,
+        };
         self.store.invalidate(key) | remote
     }
 
@@ -91,10 +94,16 @@ where
 pub(crate) trait ErasedCache: Any + Send + Sync {
     fn len(&self) -> usize;
     fn clear(&self);
-    fn clear_async(&self) -> BoxFuture<'_, ()>;
+    /// The remote tier's part of an `async` clear, to await before [`ErasedCache::clear_local`]
+    /// (`None`: no remote tier).
+    fn clear_remote_async(&self) -> Option<BoxFuture<'_, ()>>;
+    /// The local store's part of a clear.
+    fn clear_local(&self);
     fn invalidate_tag(&self, tag: &str) -> usize;
     fn stats(&self) -> CacheStats;
     fn id(&self) -> usize;
+    /// Where threads keep copies of its entries (see [`crate::copies`]), if they do.
+    fn copies_id(&self) -> Option<usize>;
 }
 
 impl<K, V> ErasedCache for Cache<K, V>
@@ -111,23 +120,29 @@ where
         }
         self.store.clear();
     }
-    fn clear_async(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            if let Some(r) = &self.remote {
-                r.clear_async().await;
-            }
-            self.store.clear();
-        })
+    fn clear_remote_async(&self) -> Option<BoxFuture<'_, ()>> {
+        match &self.remote {
+            Some(r) => Some(r.clear_async()),
+            None => None,
+        }
+    }
+    fn clear_local(&self) {
+        self.store.clear();
     }
     fn invalidate_tag(&self, tag: &str) -> usize {
         self.store.invalidate_tag(tag)
     }
     fn stats(&self) -> CacheStats {
         let mut stats = self.store.stats();
-        stats.errors += self.remote.as_ref().map_or(0, |r| r.errors());
+        if let Some(r) = &self.remote {
+            stats.errors += r.errors();
+        }
         stats
     }
     fn id(&self) -> usize {
         self.store.id()
+    }
+    fn copies_id(&self) -> Option<usize> {
+        self.store.copies_id()
     }
 }

@@ -11,15 +11,38 @@ use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::{BlockingMutex as Mutex, Condvar, ThreadId, thread_id as me};
 use std::any::Any;
 use std::mem;
-use std::sync::{Arc, OnceLock, PoisonError};
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
+/// A flight's state, locked (a panic under its lock leaves it as it was: no poisoning). A
+/// `match`, not `unwrap_or_else`: nothing more to compile per value type.
+macro_rules! lock {
+    ($state:expr) => {
+        match $state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    };
+}
+
 /// One run of a body for one key, shared by the caller running it and those waiting.
+///
+/// What does not depend on the key and value types (the leader's thread, the cancel flag,
+/// the remote tier's counts, the tags) is its [`Header`], which it derefs to: compiled once,
+/// here, not in each crate that caches a function of new types.
 pub(crate) struct Flight<K, V> {
     /// The key's hash: which shard the flight is in.
     pub(crate) hash: u64,
     /// The key, which the shard's list of flights compares.
     pub(crate) key: K,
+    header: Header,
+    state: Mutex<State<V>>,
+    done: Condvar,
+}
+
+/// What a flight holds whatever its key and value types.
+pub(crate) struct Header {
     /// The thread that started the run: a body that calls itself on the same key must not
     /// wait for itself.
     owner: Option<ThreadId>,
@@ -28,7 +51,7 @@ pub(crate) struct Flight<K, V> {
     /// The requests the leader sent to the remote tier whose answer may become the run's
     /// value, counted: a caller that joins after request `n` was sent may not take an answer
     /// to it (it may predate an invalidation made in another process that this caller must
-    /// see), only one to a later request (see [`Flight::joined`]).
+    /// see), only one to a later request (see [`Header::joined`]).
     sends: AtomicU64,
     /// The highest count of sends seen by a caller that joined (the leader looks again for
     /// them, once, when it is not below its last send).
@@ -38,8 +61,14 @@ pub(crate) struct Flight<K, V> {
     /// The tags the run's entry will carry, once the run has started (a tag invalidation
     /// detaches a flight whose tags it does not know yet).
     tags: OnceLock<Vec<String>>,
-    state: Mutex<State<V>>,
-    done: Condvar,
+}
+
+impl<K, V> Deref for Flight<K, V> {
+    type Target = Header;
+    #[inline]
+    fn deref(&self) -> &Header {
+        &self.header
+    }
 }
 
 enum State<V> {
@@ -67,12 +96,7 @@ impl<K, V> Flight<K, V> {
         Flight {
             hash,
             key,
-            owner: me(),
-            cancelled: AtomicBool::new(false),
-            sends: AtomicU64::new(0),
-            late: AtomicU64::new(0),
-            answers: AtomicU64::new(0),
-            tags: OnceLock::new(),
+            header: Header::new(),
             state: Mutex::new(State::Running(Vec::new())),
             done: Condvar::new(),
         }
@@ -80,62 +104,117 @@ impl<K, V> Flight<K, V> {
 
     /// Makes a finished flight, that no one else holds, a new one for `key`: a miss then
     /// needs no allocation.
+    // Forced inline in optimised builds: part of every miss.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn reuse(&mut self, hash: u64, key: K) {
         self.hash = hash;
         self.key = key;
-        self.owner = me();
-        self.cancelled = AtomicBool::new(false);
-        self.sends = AtomicU64::new(0);
-        self.late = AtomicU64::new(0);
-        self.answers = AtomicU64::new(0);
-        self.tags.take();
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        self.header.reset();
+        let state = match self.state.get_mut() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         match state {
             State::Running(wakers) => wakers.clear(),
             State::Done(_) => *state = State::Running(Vec::new()),
         }
     }
 
+    /// Ends the run and wakes every waiter.
+    pub(crate) fn finish(&self, value: Outcome<V>) {
+        let wakers = {
+            let mut state = lock!(self.state);
+            match mem::replace(&mut *state, State::Done(value)) {
+                State::Running(w) => w,
+                State::Done(_) => Vec::new(),
+            }
+        };
+        wake(&self.done, wakers);
+    }
+}
+
+/// Wakes the threads parked on `done` and the tasks of `wakers`.
+fn wake(done: &Condvar, wakers: Vec<Waker>) {
+    done.notify_all();
+    for w in wakers {
+        w.wake();
+    }
+}
+
+/// Inlined in optimised builds only (the hot ones): a debug build of a crate that caches a
+/// function then compiles none of them.
+impl Header {
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn new() -> Self {
+        Header {
+            owner: me(),
+            cancelled: AtomicBool::new(false),
+            sends: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            answers: AtomicU64::new(0),
+            tags: OnceLock::new(),
+        }
+    }
+
+    /// A new run's header, in place.
+    #[cfg_attr(not(debug_assertions), inline)]
+    fn reset(&mut self) {
+        self.owner = me();
+        self.cancelled = AtomicBool::new(false);
+        self.sends = AtomicU64::new(0);
+        self.late = AtomicU64::new(0);
+        self.answers = AtomicU64::new(0);
+        self.tags.take();
+    }
+
     /// Whether the calling thread started this run (a same-key recursion).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn started_on_this_thread(&self) -> bool {
         self.owner.is_some() && self.owner == me()
     }
 
     /// Marks the run's result as not to be stored; called under the shard's lock, as the
     /// flight leaves the list.
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }
 
     /// The leader is about to send a request whose answer may become the value: its number.
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn send(&self) -> u64 {
         self.sends.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Whether a caller joined after send `n` (the leader then looks again for it).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn joined_after(&self, n: u64) -> bool {
         self.late.load(Ordering::SeqCst) >= n
     }
 
     /// The run's value answers send `n` (set before the run ends).
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn answers(&self, n: u64) {
         self.answers.store(n, Ordering::SeqCst);
     }
 
-    /// A caller joins: its ticket to the run's value, for [`Flight::may_take`].
+    /// A caller joins: its ticket to the run's value, for [`Header::may_take`].
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn joined(&self) -> u64 {
         let seen = self.sends.load(Ordering::SeqCst);
         self.late.fetch_max(seen, Ordering::SeqCst);
         seen
     }
 
-    /// Whether a caller that [`joined`](Flight::joined) with `seen` may take the value: it
+    /// Whether a caller that [`joined`](Header::joined) with `seen` may take the value: it
     /// came from no remote read, or from a request sent after the caller joined.
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn may_take(&self, seen: u64) -> bool {
         let n = self.answers.load(Ordering::SeqCst);
         n == 0 || seen < n
     }
 
+    #[cfg_attr(not(debug_assertions), inline)]
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
@@ -151,34 +230,19 @@ impl<K, V> Flight<K, V> {
             .get()
             .is_none_or(|tags| tags.iter().any(|t| t == tag))
     }
-
-    /// Ends the run and wakes every waiter.
-    pub(crate) fn finish(&self, value: Outcome<V>) {
-        let wakers = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            match mem::replace(&mut *state, State::Done(value)) {
-                State::Running(w) => w,
-                State::Done(_) => Vec::new(),
-            }
-        };
-        self.done.notify_all();
-        for w in wakers {
-            w.wake();
-        }
-    }
 }
 
 impl<K, V: Clone> Flight<K, V> {
     /// Parks the calling thread until the run ends.
     pub(crate) fn wait(&self) -> Outcome<V> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock!(self.state);
         loop {
             match &*state {
                 State::Running(_) => {
-                    state = self
-                        .done
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
+                    state = match self.done.wait(state) {
+                        Ok(state) => state,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
                 }
                 State::Done(v) => return v.clone(),
             }
@@ -187,7 +251,7 @@ impl<K, V: Clone> Flight<K, V> {
 
     /// The task form of [`Flight::wait`].
     pub(crate) fn poll_wait(&self, cx: &mut Context<'_>) -> Poll<Outcome<V>> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock!(self.state);
         match &mut *state {
             State::Running(wakers) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {

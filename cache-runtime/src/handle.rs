@@ -7,7 +7,7 @@ use crate::key::StoredKey;
 use crate::ongoing::{self, Scope};
 use crate::policy::StoredValue;
 use crate::stats::CacheStats;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
@@ -143,7 +143,10 @@ impl CacheHandle {
         let caches: Vec<&'static dyn ErasedCache> = self.each_cache(|c| c).collect();
         let _ongoing = ongoing::begin(Scope::Stores(caches.iter().map(|c| c.id()).collect()));
         for c in caches {
-            c.clear_async().await;
+            if let Some(remote) = c.clear_remote_async() {
+                remote.await;
+            }
+            c.clear_local();
         }
     }
 
@@ -171,11 +174,12 @@ impl CacheHandle {
         &'static self,
         backend: B,
     ) -> Option<&'static Cache<K, V>> {
-        match self.primary.get() {
-            Some(Some(c)) => Some(typed(*c).unwrap_or_else(|| self.other(backend))),
-            Some(None) => None,
-            None => self.init(backend),
+        if let Some(Some(c)) = self.primary.get()
+            && let Some(c) = typed(*c)
+        {
+            return Some(c);
         }
+        self.cache_slow(backend)
     }
 
     /// Where the calling thread's copies of the primary cache's entries are, if it keeps
@@ -190,54 +194,71 @@ impl CacheHandle {
     pub(crate) fn existing_cache<K: 'static, V: 'static>(
         &'static self,
     ) -> Option<&'static Cache<K, V>> {
-        let primary = (*self.primary.get()?)?;
-        typed(primary).or_else(|| {
-            let others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-            others.iter().find_map(|c| typed(*c))
-        })
+        typed(self.find(TypeId::of::<Cache<K, V>>(), None)?)
     }
 
+    /// The first call's cache for `K` and `V`, or one of a generic `impl`'s other types: made
+    /// by `make`, the one typed part. Generic only in what makes the cache.
     #[cold]
-    fn init<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+    fn cache_slow<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
     ) -> Option<&'static Cache<K, V>> {
-        let primary = *self.primary.get_or_init(|| {
-            if *DISABLED {
-                return None;
-            }
-            let cache = self.make::<K, V, B>(backend, true);
-            if let Some(id) = cache.store.copies_id() {
-                self.copies.store(id, Ordering::Release);
-            }
-            // Registered before the cache is published: once a caller can store an entry,
-            // `clear_all` and `invalidate_tag` find the cache (no run can begin before the
-            // cache is published, so one that finds it registered but not yet published has
-            // nothing to drop).
-            REGISTRY
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(self);
-            let cache: &'static dyn ErasedCache = cache;
-            Some(cache)
-        });
-        // Another thread may have created the cache for other types (a generic `impl`).
-        Some(typed(primary?).unwrap_or_else(|| self.other(backend)))
+        let mut make =
+            |copies| -> &'static dyn ErasedCache { self.make::<K, V, B>(backend, copies) };
+        typed(self.find(TypeId::of::<Cache<K, V>>(), Some(&mut make))?)
     }
 
-    #[cold]
-    fn other<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+    /// The cache whose type is `id`: the primary one, else one of the others. With `make`,
+    /// the cache is created if there is none (unless caching is disabled): the primary one
+    /// on the first call, else another.
+    fn find(
         &'static self,
-        backend: B,
-    ) -> &'static Cache<K, V> {
+        id: TypeId,
+        make: Option<&mut dyn FnMut(bool) -> &'static dyn ErasedCache>,
+    ) -> Option<&'static dyn ErasedCache> {
+        let mut make = make;
+        let primary = match (self.primary.get(), make.as_mut()) {
+            (Some(p), _) => *p,
+            (None, None) => return None,
+            (None, Some(make)) => *self.primary.get_or_init(|| self.first(&mut **make)),
+        };
+        let primary = primary?;
+        if is(primary, id) {
+            return Some(primary);
+        }
+        // Another thread may have created the cache for other types (a generic `impl`).
         let mut others = self.others.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = others.iter().find_map(|c| typed(*c)) {
-            return c;
+        if let Some(c) = others.iter().find(|c| is(**c, id)) {
+            return Some(*c);
         }
         // Only the primary cache's copies are looked for (`CacheHandle::copies`).
-        let cache = self.make::<K, V, B>(backend, false);
+        let cache = make?(false);
         others.push(cache);
-        cache
+        Some(cache)
+    }
+
+    /// The primary cache, made on the first call: `None` under `MEMOCACHE_DISABLE`.
+    fn first(
+        &'static self,
+        make: &mut dyn FnMut(bool) -> &'static dyn ErasedCache,
+    ) -> Option<&'static dyn ErasedCache> {
+        if *DISABLED {
+            return None;
+        }
+        let cache = make(true);
+        if let Some(id) = cache.copies_id() {
+            self.copies.store(id, Ordering::Release);
+        }
+        // Registered before the cache is published: once a caller can store an entry,
+        // `clear_all` and `invalidate_tag` find the cache (no run can begin before the
+        // cache is published, so one that finds it registered but not yet published has
+        // nothing to drop).
+        REGISTRY
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(self);
+        Some(cache)
     }
 
     /// A new cache of this handle, leaked: it lives as long as the process.
@@ -250,9 +271,19 @@ impl CacheHandle {
         let remote = backend.remote(self.name, &config);
         let local = if B::REMOTE { config.local() } else { config };
         let cache: &'static Cache<K, V> = Box::leak(Box::new(Cache::new(&local, copies, remote)));
-        cache.attach();
+        // Only a backend with a remote tier has one to attach (and compiles the local side
+        // the tier keeps coherent, `Local`).
+        if const { B::REMOTE } {
+            cache.attach();
+        }
         cache
     }
+}
+
+/// Whether `c` is the cache of type `id`.
+fn is(c: &'static dyn ErasedCache, id: TypeId) -> bool {
+    let any: &'static dyn Any = c;
+    any.type_id() == id
 }
 
 /// The cache behind `c`, if it is the one for keys `K` and values `V`.

@@ -21,7 +21,7 @@ mod stale;
 mod ticket;
 mod wait;
 
-use crate::backend::{Backend, Wipe};
+use crate::backend::{Backend, Tiers, Wipe};
 use crate::bypass;
 use crate::cache::Cache;
 use crate::copies::Copies;
@@ -41,6 +41,7 @@ use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use ticket::Lead;
 pub use ticket::Ticket;
 use wait::{WaitFlight, answer};
 
@@ -104,8 +105,8 @@ where
     where
         B: Backend<L::Owned, V>,
     {
-        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
-            return Lookup::Hit(v);
+        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(P::restore(v));
         }
         self.lookup_sync(key, CallerRefreshes)
     }
@@ -122,8 +123,8 @@ where
         B: Backend<L::Owned, V>,
         F: FnOnce(&L::Owned) + Send + 'static,
     {
-        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
-            return Lookup::Hit(v);
+        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(P::restore(v));
         }
         self.lookup_sync(key, OnThread(refresh))
     }
@@ -153,31 +154,9 @@ where
         self.lookup_async_with(key, OnTask(refresh)).await
     }
 
-    /// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
-    /// short path, or the cache and the key's hash to go on with.
-    #[inline]
-    fn start<L: KeyRef>(&self, key: &L) -> StartOf<R, P, L, V, B>
-    where
-        B: Backend<L::Owned, V>,
-    {
-        let cache = if bypass::active() {
-            None
-        } else {
-            self.handle.cache::<L::Owned, V, B>(self.backend)
-        };
-        let Some(cache) = cache else {
-            return Start::Answer(Lookup::Miss(Ticket::uncached()));
-        };
-        let hash = cache.store.hash(key);
-        if self.mode != Mode::Lookup {
-            return Start::Cache(cache, hash, None);
-        }
-        match cache.store.fresh(hash, key) {
-            Fresh::Hit(v) => Start::Answer(Lookup::Hit(P::restore(v))),
-            Fresh::Locked(held) => Start::Cache(cache, hash, Some(held)),
-        }
-    }
-
+    /// The lookup past the thread's copies. Its loop is typed (a waiter answers with the
+    /// result the run it waited for shares); its looks at the store are not ([`start`],
+    /// [`step`]).
     #[inline]
     fn lookup_sync<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
@@ -185,14 +164,14 @@ where
         B: Backend<L::Owned, V>,
         S: StaleRefresh<L::Owned, V>,
     {
-        let (cache, hash, mut held) = match self.start(&key) {
+        let (cache, hash, mut held) = match start(self.handle, self.mode, self.backend, &key) {
             Start::Cache(cache, hash, held) => (cache, hash, held),
-            Start::Answer(answer) => return answer,
+            Start::Done(looked) => return typed(looked),
         };
         let mut stale = Some(stale);
         loop {
             let flight = match step(cache, hash, key, self.mode, &mut stale, held.take()) {
-                Step::Answer(answer) => return answer,
+                Step::Done(looked) => return typed(looked),
                 Step::Wait(flight, k) => {
                     key = k;
                     flight
@@ -204,7 +183,9 @@ where
             }
             let seen = flight.joined();
             let outcome = flight.wait();
-            if let Some(answer) = answer::<R, V, P>(outcome).filter(|_| flight.may_take(seen)) {
+            if let Some(answer) = answer::<R, V, P>(outcome)
+                && flight.may_take(seen)
+            {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }
@@ -222,21 +203,21 @@ where
         B: Backend<L::Owned, V>,
         S: StaleRefresh<L::Owned, V>,
     {
-        if let Some(v) = copy_hit::<R, V, P, L>(self.handle, self.mode, &key) {
-            return Lookup::Hit(v);
+        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+            return Lookup::Hit(P::restore(v));
         }
-        let (cache, hash) = match self.start(&key) {
+        let (cache, hash) = match start(self.handle, self.mode, self.backend, &key) {
             // A task does not keep a lock past its first look: the future stays `Send`.
             Start::Cache(cache, hash, held) => {
                 drop(held);
                 (cache, hash)
             }
-            Start::Answer(answer) => return answer,
+            Start::Done(looked) => return typed(looked),
         };
         let mut stale = Some(stale);
         loop {
             let flight = match step(cache, hash, key, self.mode, &mut stale, None) {
-                Step::Answer(answer) => return answer,
+                Step::Done(looked) => return typed(looked),
                 Step::Wait(flight, k) => {
                     key = k;
                     flight
@@ -249,7 +230,9 @@ where
                 flight: flight.clone(),
             })
             .await;
-            if let Some(answer) = answer::<R, V, P>(outcome).filter(|_| flight.may_take(seen)) {
+            if let Some(answer) = answer::<R, V, P>(outcome)
+                && flight.may_take(seen)
+            {
                 cache.store.count_hit();
                 return Lookup::Hit(answer);
             }
@@ -257,22 +240,44 @@ where
     }
 }
 
+/// The lookup's answer, for return type `R`.
+#[inline]
+fn typed<R, V, P, K, B>(looked: Looked<K, V>) -> Lookup<R, Ticket<R, P, K, V, B>>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    K: StoredKey,
+    B: Tiers,
+{
+    match looked {
+        Looked::Value(v) => Lookup::Hit(P::restore(v)),
+        Looked::Lead(lead) => Lookup::Miss(Ticket::of(lead)),
+    }
+}
+
+/// What a look at the store found, whatever the return type: a value (stored, or the run's
+/// the caller waited for), or the run of the body the caller leads.
+pub(crate) enum Looked<K: 'static, V: 'static> {
+    Value(V),
+    Lead(Lead<K, V>),
+}
+
 /// A hit from the calling thread's copies (see [`crate::copies`]): no lock, no shared
 /// write. Inlined into the caller, ahead of the rest of the lookup, which is not.
 // Forced in optimised builds only: a debug build compiles faster without it.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn copy_hit<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: KeyRef>(
+fn copy_hit<V: Clone + Send + Sync + 'static, L: KeyRef>(
     handle: &'static CacheHandle,
     mode: Mode,
     key: &L,
-) -> Option<R> {
+) -> Option<V> {
     if const { copies_possible::<L::Owned, V>() }
         && mode == Mode::Lookup
         && let Some(id) = handle.copies()
         && !bypass::active()
     {
-        Copies::get::<L::Owned, V, L>(id, key).map(P::restore)
+        Copies::get::<L::Owned, V, L>(id, key)
     } else {
         None
     }
@@ -281,48 +286,73 @@ fn copy_hit<R, V: Clone + Send + Sync + 'static, P: Policy<R, Stored = V>, L: Ke
 /// The ticket a lookup of key `L` hands out.
 type TicketOf<R, P, L, V, B> = Ticket<R, P, <L as KeyRef>::Owned, V, B>;
 
-/// How a lookup of key `L` starts.
-type StartOf<R, P, L, V, B> = Start<R, TicketOf<R, P, L, V, B>, <L as KeyRef>::Owned, V>;
-
 /// How every lookup starts.
-enum Start<R, T, K: 'static, V: 'static> {
+enum Start<K: 'static, V: 'static> {
     /// Answered already: no cache (a bypass, `MEMOCACHE_DISABLE`), or a fresh hit by the
     /// short path.
-    Answer(Lookup<R, T>),
+    Done(Looked<K, V>),
     /// Go on with the cache, the key's hash, and the shard if it is still locked (so that a
     /// miss takes its lock once).
     Cache(&'static Cache<K, V>, u64, Option<Held<'static, K, V>>),
 }
 
 /// What one look at the store decided: the answer, or a run of the body to wait for.
-enum Step<R, T, K, V, L> {
-    Answer(Lookup<R, T>),
+enum Step<K: 'static, V: 'static, L> {
+    Done(Looked<K, V>),
     /// Another caller runs the body; the key comes back for the next look.
     Wait(Arc<Flight<K, V>>, L),
 }
 
+/// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
+/// short path, or the cache and the key's hash to go on with.
+#[inline]
+fn start<V, L, B>(
+    handle: &'static CacheHandle,
+    mode: Mode,
+    backend: B,
+    key: &L,
+) -> Start<L::Owned, V>
+where
+    V: StoredValue,
+    L: KeyRef,
+    B: Backend<L::Owned, V>,
+{
+    let cache = if bypass::active() {
+        None
+    } else {
+        handle.cache::<L::Owned, V, B>(backend)
+    };
+    let Some(cache) = cache else {
+        return Start::Done(Looked::Lead(Lead::uncached()));
+    };
+    let hash = cache.store.hash(key);
+    if mode != Mode::Lookup {
+        return Start::Cache(cache, hash, None);
+    }
+    match cache.store.fresh(hash, key) {
+        Fresh::Hit(v) => Start::Done(Looked::Value(v)),
+        Fresh::Locked(held) => Start::Cache(cache, hash, Some(held)),
+    }
+}
+
 /// One look at the store, the part of a lookup that is the same for threads and tasks.
 #[inline]
-#[allow(clippy::type_complexity)] // the answer, or the flight and the key
-fn step<R, V, P, L, S, B>(
+fn step<V, L, S>(
     cache: &'static Cache<L::Owned, V>,
     hash: u64,
     key: L,
     mode: Mode,
     stale: &mut Option<S>,
     held: Option<Held<'static, L::Owned, V>>,
-) -> Step<R, Ticket<R, P, L::Owned, V, B>, L::Owned, V, L>
+) -> Step<L::Owned, V, L>
 where
-    V: Clone + Send + Sync + 'static,
-    P: Policy<R, Stored = V>,
+    V: StoredValue,
     L: KeyRef,
     S: StaleRefresh<L::Owned, V>,
-    B: Backend<L::Owned, V>,
 {
     let store = &cache.store;
-    let ticket = Ticket::new;
-    let answer = match store.begin(hash, &key, mode == Mode::Refresh, held) {
-        Found::Hit(v) | Found::Stale(v, None) => Lookup::Hit(P::restore(v)),
+    let looked = match store.begin(hash, &key, mode == Mode::Refresh, held) {
+        Found::Hit(v) | Found::Stale(v, None) => Looked::Value(v),
         Found::Stale(v, Some(run)) => {
             // The stale entry's refresh runs elsewhere if it can; else this caller runs it
             // and answers with the fresh value, while everyone else gets the stale one.
@@ -334,18 +364,18 @@ where
             match refresh {
                 Refresh::Started => {
                     store.count_hit();
-                    Lookup::Hit(P::restore(v))
+                    Looked::Value(v)
                 }
-                Refresh::Here(owned, run) => Lookup::Miss(ticket(owned, run)),
+                Refresh::Here(owned, run) => Looked::Lead(Lead::new(owned, run)),
             }
         }
-        Found::Run(run) => Lookup::Miss(ticket(
+        Found::Run(run) => Looked::Lead(Lead::new(
             key.into_owned_key(),
             RunGuard::new(cache, hash, run),
         )),
         Found::Join(flight) => return Step::Wait(flight, key),
     };
-    Step::Answer(answer)
+    Step::Done(looked)
 }
 
 /// The cache `invalidate_f` acts on: the one of this process, or, for a backend with a
@@ -369,8 +399,10 @@ pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
     backend: B,
     key: L,
 ) -> bool {
-    cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend)
-        .is_some_and(|c| c.invalidate(&key))
+    match cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend) {
+        Some(c) => c.invalidate(&key),
+        None => false,
+    }
 }
 
 /// The `async` form of [`invalidate`], for the helpers of an `async fn`.

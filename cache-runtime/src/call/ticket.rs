@@ -3,13 +3,18 @@
 //! asks the remote tier first, if the cache has one, then runs the body with no lock held,
 //! and hands the result back to the store, which stores it and wakes the flight's waiters.
 //! What it holds of the cache and the remote tier is its claim ([`super::claim`]).
+//!
+//! The ticket's typed part ([`Ticket`]) is thin: it runs the body and asks the policy what
+//! to keep of the result. Everything else is its lead ([`Lead`]), compiled once per key and
+//! value type, whatever the functions' return types.
 
 use super::args::{Args, call_once};
 use super::claim::{Claim, Fill, RunGuard};
 use crate::backend::{Memory, Tiers};
-use crate::flight::Outcome;
+use crate::flight::{Header, Outcome};
+use crate::key::StoredKey;
 use crate::ongoing;
-use crate::policy::Policy;
+use crate::policy::{Policy, StoredValue};
 use crate::remote::{Fetched, Filled};
 use crate::store::Done;
 use std::future::Future;
@@ -25,12 +30,40 @@ use std::marker::PhantomData;
 /// entries live in memory does not compile the remote tier's part of a run.
 #[must_use = "a ticket must run the body"]
 pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static, B = Memory> {
+    lead: Lead<K, V>,
+    _result: PhantomData<fn(P, B) -> R>,
+}
+
+/// What a ticket holds and does, whatever the function's return type.
+pub(crate) struct Lead<K: 'static, V: 'static> {
     /// `None`: run the body and store nothing (a bypass, `MEMOCACHE_DISABLE`, a body that
     /// calls itself with the same key).
     claim: Option<Claim<K, V>>,
     /// The labels of the entry it stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
     tags: Option<Vec<String>>,
-    _result: PhantomData<fn(P, B) -> R>,
+}
+
+/// What the store keeps of `result` (what the policy keeps of it, unless `unless` refuses
+/// it: `unless` is asked about a value that would be stored, and only then), and what the
+/// waiters get when it keeps nothing: what `unless` refused is not stored, but the callers
+/// waiting for this run get it; an `Err` too, where the policy shares errors.
+#[inline]
+fn kept<R, P: Policy<R>>(result: &R, unless: impl FnOnce(&R) -> bool) -> Done<P::Stored> {
+    let (value, unstored) = match P::keep(result) {
+        Some(v) if !unless(result) => (Some(v), Outcome::Retry),
+        Some(v) => (None, Outcome::Value(v)),
+        None => match P::share_error(result) {
+            Some(e) => (None, Outcome::Error(e)),
+            None => (None, Outcome::Retry),
+        },
+    };
+    Done {
+        value,
+        unstored,
+        tags: None,
+        ran_body: true,
+        lives: None,
+    }
 }
 
 impl<R, V, P, K, B> Ticket<R, P, K, V, B>
@@ -42,27 +75,14 @@ where
 {
     /// A ticket that runs the body and stores nothing.
     pub(crate) fn uncached() -> Self {
-        Ticket {
-            claim: None,
-            tags: None,
-            _result: PhantomData,
-        }
+        Self::of(Lead::uncached())
     }
 
-    /// The ticket for a run the store handed out.
-    pub(crate) fn new(key: K, run: RunGuard<K, V>) -> Self {
+    /// The ticket of this lead.
+    #[inline]
+    pub(crate) fn of(lead: Lead<K, V>) -> Self {
         Ticket {
-            claim: Some(Claim {
-                key: Some(key),
-                fill: if run.refreshes() {
-                    Fill::Take
-                } else {
-                    Fill::Nothing
-                },
-                run,
-                answer: 0,
-            }),
-            tags: None,
+            lead,
             _result: PhantomData,
         }
     }
@@ -87,67 +107,33 @@ where
         body: A::Body,
     ) -> R {
         // A constant condition for a backend without a remote tier: the rest of this
-        // function is not even compiled for it.
-        if const { !B::REMOTE } || self.local() {
-            return self.call_local(unless, args, body);
+        // function is not even compiled for it. A cache without a remote tier (most of
+        // them) has no lease, no fill, no send to count: the run goes straight from the body
+        // to the store.
+        if const { !B::REMOTE } || self.lead.local() {
+            self.lead.starts();
+            let result = args.call(body);
+            self.lead.ends(kept::<R, P>(&result, unless));
+            return result;
         }
-        if let Some(v) = self.before() {
-            return v;
+        if let Some(v) = self.lead.before() {
+            return P::restore(v);
         }
         let result = args.call(body);
-        let kept = P::keep(&result);
-        // `unless` is asked about a value that would be stored, and only then.
-        let refused = kept.is_some() && unless(&result);
-        self.after(&result, kept, refused);
+        self.lead.after(kept::<R, P>(&result, unless));
         result
     }
 
-    /// Whether the run has a cache and the cache no remote tier (its backend may have one,
-    /// and the tier not be there).
-    fn local(&self) -> bool {
-        self.claim
-            .as_ref()
-            .is_some_and(|c| c.run.cache.remote().is_none())
-    }
-
-    /// [`Ticket::call`] in a cache without a remote tier (most of them): no lease, no fill,
-    /// no send to count, so the run goes straight from the body to the store. By reference:
-    /// the ticket is not copied again.
-    fn call_local<U: FnOnce(&R) -> bool, A: Args<R>>(
-        &mut self,
-        unless: U,
-        args: A,
-        body: A::Body,
-    ) -> R {
-        self.announce();
-        self.body_starts();
-        let result = args.call(body);
-        self.local_after(&result, unless);
-        result
-    }
-
-    /// [`Ticket::run_async`] in a cache without a remote tier, as [`Ticket::call_local`].
+    /// [`Ticket::run_async`] in a cache without a remote tier, as [`Ticket::call`]'s.
     async fn run_local_async<U: FnOnce(&R) -> bool>(
         mut self,
         unless: U,
         body: impl Future<Output = R>,
     ) -> R {
-        self.announce();
-        self.body_starts();
+        self.lead.starts();
         let result = body.await;
-        self.local_after(&result, unless);
+        self.lead.ends(kept::<R, P>(&result, unless));
         result
-    }
-
-    /// After the body ran, in a cache without a remote tier: the result to the store.
-    fn local_after<U: FnOnce(&R) -> bool>(&mut self, result: &R, unless: U) {
-        let kept = P::keep(result);
-        let refused = kept.is_some() && unless(result);
-        let mut done = Self::keep(result, kept, refused);
-        done.tags = self.tags.take();
-        if let Some(claim) = &mut self.claim {
-            claim.hand_back(done);
-        }
     }
 
     /// The `async` form of [`Ticket::run`].
@@ -156,22 +142,75 @@ where
         unless: U,
         body: impl Future<Output = R>,
     ) -> R {
-        if const { !B::REMOTE } || self.local() {
+        if const { !B::REMOTE } || self.lead.local() {
             return self.run_local_async(unless, body).await;
         }
-        if let Some(v) = self.before_async().await {
-            return v;
+        if let Some(v) = self.lead.before_async().await {
+            return P::restore(v);
         }
         let result = body.await;
-        let kept = P::keep(&result);
-        let refused = kept.is_some() && unless(&result);
-        self.after_async(&result, kept, refused).await;
+        self.lead.after_async(kept::<R, P>(&result, unless)).await;
         result
+    }
+
+    /// Labels the entry the run stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
+    pub(crate) fn set_tags(&mut self, tags: Option<Vec<String>>) {
+        self.lead.tags = tags;
+    }
+}
+
+impl<K: StoredKey, V: StoredValue> Lead<K, V> {
+    /// A lead that runs the body and stores nothing.
+    pub(crate) fn uncached() -> Self {
+        Lead {
+            claim: None,
+            tags: None,
+        }
+    }
+
+    /// The lead of a run the store handed out.
+    pub(crate) fn new(key: K, run: RunGuard<K, V>) -> Self {
+        Lead {
+            claim: Some(Claim {
+                key: Some(key),
+                fill: if run.refreshes() {
+                    Fill::Take
+                } else {
+                    Fill::Nothing
+                },
+                run,
+                answer: 0,
+            }),
+            tags: None,
+        }
+    }
+
+    /// Whether the run has no remote tier to go through: no cache, or a cache without one
+    /// (its backend may have one, and the tier not be there).
+    fn local(&self) -> bool {
+        match &self.claim {
+            Some(c) => c.run.cache.remote().is_none(),
+            None => true,
+        }
+    }
+
+    /// Before the body runs, in a cache without a remote tier.
+    fn starts(&mut self) {
+        self.announce();
+        self.body_starts();
+    }
+
+    /// After the body ran, in a cache without a remote tier: the result to the store.
+    fn ends(&mut self, mut done: Done<V>) {
+        done.tags = self.tags.take();
+        if let Some(claim) = &mut self.claim {
+            claim.hand_back(done);
+        }
     }
 
     /// Before the body runs: the tags announced, and the remote tier's answer if it has one
     /// (then the run ends with it, and the body does not run).
-    fn before(&mut self) -> Option<R> {
+    fn before(&mut self) -> Option<V> {
         self.announce();
         let tags = self.tags.as_deref().unwrap_or_default();
         if let Some(claim) = &mut self.claim
@@ -188,7 +227,7 @@ where
                 fetched = fetch(claim);
             }
             if let Some(v) = claim.fetched(fetched, self.tags.as_ref()) {
-                return Some(P::restore(v));
+                return Some(v);
             }
         }
         if let Some(claim) = &mut self.claim
@@ -202,7 +241,7 @@ where
     }
 
     /// The `async` form of [`Ticket::before`].
-    async fn before_async(&mut self) -> Option<R> {
+    async fn before_async(&mut self) -> Option<V> {
         self.announce();
         if let Some(claim) = &mut self.claim
             && let Some(remote) = claim.asks_remote()
@@ -221,7 +260,7 @@ where
                 };
             }
             if let Some(v) = claim.fetched(fetched, self.tags.as_ref()) {
-                return Some(P::restore(v));
+                return Some(v);
             }
         }
         if let Some(claim) = &mut self.claim
@@ -237,8 +276,7 @@ where
     }
 
     /// After the body ran: its result handed to the remote tier (if any) and to the store.
-    fn after(mut self, result: &R, kept: Option<V>, refused: bool) {
-        let done = Self::keep(result, kept, refused);
+    fn after(&mut self, done: Done<V>) {
         let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
@@ -256,8 +294,7 @@ where
     }
 
     /// The `async` form of [`Ticket::after`].
-    async fn after_async(mut self, result: &R, kept: Option<V>, refused: bool) {
-        let done = Self::keep(result, kept, refused);
+    async fn after_async(&mut self, done: Done<V>) {
         let tags = self.tags.take();
         if let Some(mut claim) = self.claim.take() {
             claim.before_fill();
@@ -276,11 +313,6 @@ where
         }
     }
 
-    /// Labels the entry the run stores (see [`Lookup::tags`](crate::call::Lookup::tags)).
-    pub(crate) fn set_tags(&mut self, tags: Option<Vec<String>>) {
-        self.tags = tags;
-    }
-
     /// Records on the flight, before the body runs, the tags its entry will carry: a tag
     /// invalidation then detaches the flight only if they match. And, where an invalidation
     /// that goes over many shards is in progress and may cover this run, makes it store
@@ -290,13 +322,15 @@ where
             return;
         };
         let store = &claim.run.cache.store;
-        let Some(run) = claim.run.run.as_mut() else {
+        let Some(run) = &mut claim.run.run else {
             return;
         };
-        if let (Some(tags), Some(flight)) = (&self.tags, &run.flight) {
-            flight.set_tags(tags);
-        }
-        if ongoing::dooms(store.id(), self.tags.as_deref()) {
+        #[allow(clippy::manual_map)] // a `match` compiles no `Option::map` per type
+        let header = match &run.flight {
+            Some(flight) => Some(&***flight),
+            None => None,
+        };
+        if announce(store.id(), &self.tags, header) {
             run.doomed = true;
             if let Some(flight) = &run.flight {
                 store.doom(flight);
@@ -309,26 +343,16 @@ where
             claim.run.ran_body = true;
         }
     }
+}
 
-    /// What the store keeps of `result` (`kept`, what the policy keeps of it, unless
-    /// `refused`), and what the waiters get when it keeps nothing: what `unless` refused is
-    /// not stored, but the callers waiting for this run get it; an `Err` too, where the
-    /// policy shares errors.
-    fn keep(result: &R, kept: Option<V>, refused: bool) -> Done<V> {
-        let (value, unstored) = match kept {
-            Some(v) if !refused => (Some(v), Outcome::Retry),
-            Some(v) => (None, Outcome::Value(v)),
-            None => (
-                None,
-                P::share_error(result).map_or(Outcome::Retry, Outcome::Error),
-            ),
-        };
-        Done {
-            value,
-            unstored,
-            tags: None,
-            ran_body: true,
-            lives: None,
-        }
+/// [`Lead::announce`], but for what it does to the store: records the tags on the flight,
+/// and says whether an invalidation in progress dooms the run. Not generic; inlined in
+/// optimised builds only.
+#[cfg_attr(not(debug_assertions), inline)]
+fn announce(store: usize, tags: &Option<Vec<String>>, flight: Option<&Header>) -> bool {
+    let tags = tags.as_deref();
+    if let (Some(tags), Some(flight)) = (tags, flight) {
+        flight.set_tags(tags);
     }
+    ongoing::dooms(store, tags)
 }
