@@ -10,7 +10,7 @@
 //! remote stores: [`crate::call`] drives it, [`crate::cache`] puts a remote tier behind it.
 //!
 //! Files: [`shard`] (one shard's entries and counters, typed), [`slots`] (the rest of what
-//! it keeps of them: index, hashes, deadlines, tags, not generic), [`flights`] (its runs in
+//! it keeps of them: index, deadlines, order, tags, not generic), [`flights`] (its runs in
 //! progress), [`order`] (the
 //! eviction policies' lists and their front quarter), [`sketch`] (the frequencies the default
 //! policy admits by), [`expiry`] (deadlines and ages), [`shards`] (how many shards, their

@@ -1,5 +1,5 @@
 //! One shard of a store, the part typed by its keys and values: a dense slab of entries,
-//! slot for slot beside the shard's [`super::slots`] (the index, hashes, deadlines, eviction
+//! slot for slot beside the shard's [`super::slots`] (the index, deadlines, eviction
 //! order and tags, not generic), the list of its flights (see [`super::flights`]) and its
 //! counters, all behind the shard's one lock.
 //!
@@ -113,11 +113,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Takes entry `i` out (giving its place in the store back); the last entry moves into
     /// its slot.
     pub(super) fn remove(&mut self, i: u32, s: &Settings) -> Node<K, V> {
-        let h = s.hasher.hash_one(&self.nodes[i as usize].key);
+        let h = key_hash(&self.nodes, &s.hasher, i);
         let node = self.nodes.swap_remove(i as usize);
         let nodes = &self.nodes;
-        let hash_of = |j: u32| s.hasher.hash_one(&nodes[j as usize].key);
-        if let Some(len) = self.slots.remove(i, h, &s.room, &hash_of) {
+        if let Some(len) = self
+            .slots
+            .remove(i, h, &s.room, &|j| key_hash(nodes, &s.hasher, j))
+        {
             self.nodes.shrink_to(len);
         }
         node
@@ -177,7 +179,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             value: new.value,
         };
         let nodes = &self.nodes;
-        let hash_of = |j: u32| s.hasher.hash_one(&nodes[j as usize].key);
+        let hash_of = |j: u32| key_hash(nodes, &s.hasher, j);
         match self
             .slots
             .place(new.hash, now, new.until, new.tags, s, &hash_of)
@@ -209,6 +211,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             }
         }
     }
+}
+
+/// The hash of the key in slot `j` of the slab: what the slots ask for (see
+/// [`super::slots::HashOf`]).
+#[inline]
+fn key_hash<K: Hash, V>(nodes: &[Node<K, V>], hasher: &Hasher, j: u32) -> u64 {
+    hasher.hash_one(&nodes[j as usize].key)
 }
 
 #[cfg(test)]
