@@ -9,7 +9,8 @@
 //!   candidate is admitted only if the frequency sketch ([`super::sketch`]) says its key was
 //!   asked for more often than the key of the *victim*, probation's least recently used
 //!   entry; else the candidate goes. A hit in the window or in probation moves the entry to
-//!   protected, whose overflow goes back to probation's front. So one-time keys (a scan) pass through the
+//!   protected, whose overflow goes back to probation's front. Only the hits outside
+//!   protected are counted in the sketch (see [`Order::on_hit`]). So one-time keys (a scan) pass through the
 //!   window without pushing out what is read often, and a loop over more keys than fit
 //!   keeps the part that fits instead of evicting each key just before it comes back.
 //! - **`eviction = "lru"`**: one list, most recently used at the front; the tail goes.
@@ -237,11 +238,17 @@ impl Order {
         }
     }
 
-    /// What a hit on entry `i` does: a hit in the window or probation moves it to protected
-    /// (measured: the same hit ratios as W-TinyLFU's LRU window, whose hits move an entry
-    /// within the window), one in protected to its front, unless it is in the front quarter
-    /// (then nothing) or at the front already (then it only counts). Every segment and
-    /// stamp read once.
+    /// What a hit on entry `i` does: a hit in the window or probation counts the access in
+    /// the sketch and moves the entry to protected (measured: the same hit ratios as
+    /// W-TinyLFU's LRU window, whose hits move an entry within the window); one in protected
+    /// moves it to the front, uncounted, unless it is in the front quarter or at the front
+    /// already (then nothing). Every segment and stamp read once.
+    ///
+    /// A protected entry's hits are not counted: its key has won its place already, and its
+    /// count is read only if it falls back to probation, once it has gone unhit while the
+    /// whole protected list moved in front of it. Measured (`cargo bench --bench policy`): zipf 0.7941
+    /// against 0.7928 counting them, the other three workloads unchanged; and a hit that
+    /// moves a protected entry skips the sketch's cache line.
     #[inline]
     pub(super) fn on_hit(&self, i: u32) -> OnHit {
         // No slot: an unbounded shard, which moves nothing.
@@ -249,11 +256,11 @@ impl Order {
             return OnHit::Nothing;
         };
         if slot.seg() != PROTECTED {
-            OnHit::Move
-        } else if self.quarter != 0 && self.since(slot.mark) < self.quarter {
+            OnHit::Promote
+        } else if (self.quarter != 0 && self.since(slot.mark) < self.quarter)
+            || self.lists[PROTECTED as usize].front == i
+        {
             OnHit::Nothing
-        } else if self.lists[PROTECTED as usize].front == i {
-            OnHit::Count
         } else {
             OnHit::Move
         }
@@ -428,12 +435,12 @@ impl Order {
 
 /// What [`Order::on_hit`] says a hit does.
 pub(super) enum OnHit {
-    /// Nothing: the entry is in the protected list's front quarter.
+    /// Nothing: the entry is in the protected list's front quarter, or at its front.
     Nothing,
-    /// Counts the access in the sketch ([`Order::count`]).
-    Count,
-    /// Counts the access and moves the entry ([`Order::hit_move`]).
+    /// Moves the protected entry to the front ([`Order::hit_move`]), uncounted.
     Move,
+    /// Counts the access ([`Order::count`]) and moves the entry to protected.
+    Promote,
 }
 
 /// What [`Order::pick`] found to make room.

@@ -130,8 +130,8 @@ impl Slots {
     }
 
     /// A hit on live entry `i` (key `hash`): refreshes its idle deadline and, unless the
-    /// entry is in the front quarter of the order (see [`super::order`]), counts the access
-    /// and moves the entry as the order says.
+    /// entry is in the front quarter of the order, moves the entry as the order says (and
+    /// counts the access where it says so: see [`Order::on_hit`]).
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) {
@@ -142,17 +142,19 @@ impl Slots {
         if s.promote {
             match self.order.on_hit(i) {
                 OnHit::Nothing => {}
-                OnHit::Count => self.order.count(hash),
-                OnHit::Move => self.hit_move(i, hash),
+                OnHit::Move => self.hit_move(i, None),
+                OnHit::Promote => self.hit_move(i, Some(hash)),
             }
         }
     }
 
-    /// The count and move of a hit, out of line: most hits in a busy sharded cache skip
-    /// them.
+    /// The move of a hit (and its count, of key `hash`, where the order counts it), out of
+    /// line: most hits in a busy sharded cache skip them.
     #[inline(never)]
-    fn hit_move(&mut self, i: u32, hash: u64) {
-        self.order.count(hash);
+    fn hit_move(&mut self, i: u32, hash: Option<u64>) {
+        if let Some(hash) = hash {
+            self.order.count(hash);
+        }
         let tick = self.order.hit_move(i);
         self.publish(tick);
     }
