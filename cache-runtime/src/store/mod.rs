@@ -190,8 +190,7 @@ impl<K: StoredKey, V: StoredValue> Store<K, V> {
         {
             // Only an entry read lately, in the front quarter of its shard's order after this
             // hit, is copied: a cold entry's copy would only push a hot one out of the table.
-            let hot = !self.settings.promote || held.copyable(i);
-            let value = held.hit(i, hash, now, &self.settings);
+            let (value, hot) = held.hit_hot(i, hash, now, &self.settings);
             if hot && copies.copying() {
                 let marks = held.marks(i, hash, copies);
                 drop(shard);

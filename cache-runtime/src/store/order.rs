@@ -221,15 +221,6 @@ impl Order {
         }
     }
 
-    /// Whether entry `i` is in the front quarter of the protected list.
-    #[inline]
-    pub(super) fn recently_moved(&self, i: u32) -> bool {
-        self.quarter != 0 && {
-            let slot = self.slots[i as usize];
-            slot.seg() == PROTECTED && self.since(slot.mark) < self.quarter
-        }
-    }
-
     /// Counts an access of the key `hash` (a hit, or a new entry) in the sketch.
     #[inline]
     pub(super) fn count(&mut self, hash: u64) {
@@ -266,12 +257,13 @@ impl Order {
         }
     }
 
-    /// Whether entry `i` is in the protected list's front quarter after a hit now: it is
-    /// already, or the hit promotes it there. Such an entry's hits may be served by the
-    /// threads' copies (see [`crate::copies`]): the store would not move it either.
+    /// Whether the order has a front quarter (a sharded cache's bounded shard): where it
+    /// does, an entry a hit leaves alone ([`OnHit::Nothing`]) or promotes
+    /// ([`OnHit::Promote`]) is in it after the hit, and the threads' copies may serve its
+    /// next hits (see [`crate::copies`]): the store would not move it either.
     #[inline]
-    pub(super) fn copyable(&self, i: u32) -> bool {
-        self.recently_moved(i) || (self.quarter != 0 && self.seg(i) != PROTECTED)
+    pub(super) fn sharded(&self) -> bool {
+        self.quarter != 0
     }
 
     /// Moves entry `i` on a hit (see [`Order::on_hit`]); returns the new tick, for the
@@ -455,6 +447,26 @@ pub(super) enum Pick {
 
 #[cfg(test)]
 impl Order {
+    /// Whether entry `i` is in the front quarter of the protected list.
+    pub(super) fn recently_moved(&self, i: u32) -> bool {
+        self.quarter != 0 && {
+            let slot = self.slots[i as usize];
+            slot.seg() == PROTECTED && self.since(slot.mark) < self.quarter
+        }
+    }
+
+    /// Whether a hit on entry `i` now leaves it in the front quarter (it is there, or the
+    /// hit promotes it there), by the segments and stamps: what [`Slots::hit`] tells from
+    /// [`Order::on_hit`] alone.
+    ///
+    /// [`Slots::hit`]: super::slots::Slots::hit
+    pub(super) fn copyable(&self, i: u32) -> bool {
+        let by_place = self.recently_moved(i) || (self.quarter != 0 && self.seg(i) != PROTECTED);
+        let by_hit = self.sharded() && !matches!(self.on_hit(i), OnHit::Move);
+        assert_eq!(by_place, by_hit, "entry {i}");
+        by_place
+    }
+
     /// The order's bytes per slot.
     pub(super) const SLOT_BYTES: usize = size_of::<Slot>();
 

@@ -96,13 +96,6 @@ impl<K, V> Shard<K, V> {
         self.slots.age(i, now, expiry)
     }
 
-    /// Whether a hit on entry `i` now leaves it in the front quarter of the order (see
-    /// [`super::order`]), where the threads' copies may serve its next hits.
-    #[inline]
-    pub(super) fn copyable(&self, i: u32) -> bool {
-        self.slots.copyable(i)
-    }
-
     /// What a thread's copy of entry `i` records.
     pub(super) fn marks(&self, i: u32, hash: u64, copies: &Copies) -> CopyMarks {
         self.slots.marks(i, hash, copies)
@@ -145,15 +138,23 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 
     /// Reads a live entry (key `hash`): refreshes its idle deadline and, unless the entry is
-    /// in the front quarter of the order (see [`super::order`]), counts the access and moves
-    /// the entry as the order says.
+    /// in the front quarter of the order (see [`super::order`]), moves the entry as the order
+    /// says.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) -> V {
+        self.hit_hot(i, hash, now, s).0
+    }
+
+    /// [`Shard::hit`], and whether the entry is in the front quarter of the order after it,
+    /// where the threads' copies may serve its next hits (see [`Slots::hit`]).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(super) fn hit_hot(&mut self, i: u32, hash: u64, now: u64, s: &Settings) -> (V, bool) {
         // Cloned before anything changes: a panicking `Clone` leaves the shard as it was.
         let value = self.nodes[i as usize].value.clone();
-        self.slots.hit(i, hash, now, s);
-        value
+        let hot = self.slots.hit(i, hash, now, s);
+        (value, hot)
     }
 
     /// Stores an entry: it replaces the key's old one, and takes the slot the shard's slots

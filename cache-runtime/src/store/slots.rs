@@ -122,28 +122,32 @@ impl Slots {
         }
     }
 
-    /// Whether a hit on entry `i` now leaves it in the front quarter of the order (see
-    /// [`super::order`]), where the threads' copies may serve its next hits.
-    #[inline]
-    pub(super) fn copyable(&self, i: u32) -> bool {
-        self.order.copyable(i)
-    }
-
     /// A hit on live entry `i` (key `hash`): refreshes its idle deadline and, unless the
     /// entry is in the front quarter of the order, moves the entry as the order says (and
-    /// counts the access where it says so: see [`Order::on_hit`]).
+    /// counts the access where it says so: see [`Order::on_hit`]). Returns whether the hit
+    /// leaves the entry in the front quarter of the order (see [`super::order`]), where the
+    /// threads' copies may serve its next hits: it was there already, or the hit promoted
+    /// it there (always, in a store that does not move its entries).
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) {
+    pub(super) fn hit(&mut self, i: u32, hash: u64, now: u64, s: &Settings) -> bool {
         if s.expiry.tti != u64::MAX && now < self.deadlines[i as usize] {
             let hard = self.hard(i, &s.expiry);
             self.deadlines[i as usize] = s.expiry.touched(now, hard);
         }
-        if s.promote {
-            match self.order.on_hit(i) {
-                OnHit::Nothing => {}
-                OnHit::Move => self.hit_move(i, None),
-                OnHit::Promote => self.hit_move(i, Some(hash)),
+        if !s.promote {
+            return true;
+        }
+        // One read of the entry's place in the order decides both.
+        match self.order.on_hit(i) {
+            OnHit::Nothing => self.order.sharded(),
+            OnHit::Move => {
+                self.hit_move(i, None);
+                false
+            }
+            OnHit::Promote => {
+                self.hit_move(i, Some(hash));
+                self.order.sharded()
             }
         }
     }
