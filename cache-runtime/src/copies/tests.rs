@@ -2,7 +2,7 @@
 //! and are freed: driven here as the store drives them (marks read and versions bumped under
 //! one lock), with a budget of each test's own.
 
-use super::slots::{FEWEST_ANSWERED, REST, WARM};
+use super::slots::{FEWEST_ANSWERED, MOST_DOUBLINGS, REST, WARM};
 use super::table::{FIRST_ROOM, MOST_ROOM};
 use super::*;
 use std::collections::HashMap;
@@ -22,6 +22,39 @@ fn a_table_that_wastes_more_than_a_quarter_of_its_probes_rests() {
     assert_eq!(probed, 0);
     assert!(slot.probing());
     assert!(slot.copying());
+}
+
+#[test]
+fn a_table_that_keeps_wasting_rests_twice_as_long_each_time_until_a_round_answers_well() {
+    let slot = TableSlot::default();
+    // A round of `ROUND` wasted probes of a table that can grow no more, whose hit count is
+    // then `hits`: only its last probe ends the round, and says whether the table rests.
+    let round = |hits: u64, rests: bool| {
+        for i in 0..ROUND {
+            assert_eq!(slot.wasted(hits, true), rests && i == ROUND - 1);
+        }
+    };
+    let rest = || (0..).take_while(|_| !slot.probing()).count();
+    let mut hits = 0;
+    for n in 0..=MOST_DOUBLINGS + 2 {
+        round(hits, true);
+        let doublings = n.min(MOST_DOUBLINGS);
+        assert_eq!(rest(), (REST << doublings) as usize, "rest {n}");
+    }
+    // A round that answers well ends the doubling: the next wasteful round rests `REST`.
+    hits += FEWEST_ANSWERED;
+    round(hits, false);
+    round(hits, true);
+    assert_eq!(rest(), REST as usize);
+    // A wasteful round while the table can still grow rests nothing, and leaves the count
+    // where it was.
+    round(hits, true);
+    assert_eq!(rest(), (REST << 1) as usize);
+    for _ in 0..ROUND {
+        assert!(!slot.wasted(hits, false));
+    }
+    round(hits, true);
+    assert_eq!(rest(), (REST << 2) as usize);
 }
 
 #[test]
