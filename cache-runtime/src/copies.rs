@@ -33,9 +33,9 @@
 //! read over far more keys than the table holds, or its entries keep changing) costs a lookup
 //! before each lookup in the store: it is freed, its thread rests from copying that cache
 //! for a few thousand calls, and then starts a new table; a thread whose tables keep
-//! wasting rests twice as long each time, up to a million calls. A table its thread has stopped
-//! reading (no hit and no copy while the thread took a few thousand copies of other caches,
-//! or no hit since the budget last refused the thread a table) is freed too (see
+//! wasting rests twice as long each time, up to a million calls. A table its thread has
+//! stopped reading (no hit and no copy while the thread took a few thousand copies of other
+//! caches, or no hit since the budget last refused the thread a table) is freed too (see
 //! `copies/slots.rs`); a thread refused a table tries again 256 calls later. A thread's
 //! tables go when it ends; a thread that stops calling cached functions keeps its tables
 //! (and their share of the budget) until it ends.

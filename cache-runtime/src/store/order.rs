@@ -10,9 +10,10 @@
 //!   asked for more often than the key of the *victim*, probation's least recently used
 //!   entry; else the candidate goes. A hit in the window or in probation moves the entry to
 //!   protected, whose overflow goes back to probation's front. Only the hits outside
-//!   protected are counted in the sketch (see [`Order::on_hit`]). So one-time keys (a scan) pass through the
-//!   window without pushing out what is read often, and a loop over more keys than fit
-//!   keeps the part that fits instead of evicting each key just before it comes back.
+//!   protected are counted in the sketch (see [`Order::on_hit`]). So one-time keys (a scan)
+//!   pass through the window without pushing out what is read often, and a loop over more
+//!   keys than fit keeps the part that fits instead of evicting each key just before it
+//!   comes back.
 //! - **`eviction = "lru"`**: one list, most recently used at the front; the tail goes.
 //!
 //! In a sharded cache a hit neither moves nor counts an entry that is still in the *front
@@ -237,9 +238,9 @@ impl Order {
     ///
     /// A protected entry's hits are not counted: its key has won its place already, and its
     /// count is read only if it falls back to probation, once it has gone unhit while the
-    /// whole protected list moved in front of it. Measured (`cargo bench --bench policy`): zipf 0.7941
-    /// against 0.7928 counting them, the other three workloads unchanged; and a hit that
-    /// moves a protected entry skips the sketch's cache line.
+    /// whole protected list moved in front of it. Measured (`cargo bench --bench policy`):
+    /// zipf 0.7942 against 0.7928 counting them, the other three workloads unchanged; and a
+    /// hit that moves a protected entry skips the sketch's cache line.
     #[inline]
     pub(super) fn on_hit(&self, i: u32) -> OnHit {
         // No slot: an unbounded shard, which moves nothing.
