@@ -29,6 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+mod keys;
+use keys::{ZIPF_KEYS, ZIPF_LEN, mix};
+
 // ---------------------------------------------------------------------------------------------
 // Counting allocator: heap allocations of the calling thread (for `hit_str`).
 // ---------------------------------------------------------------------------------------------
@@ -98,14 +101,6 @@ fn work(x: u64) -> u64 {
 fn work_str(s: &str) -> Arc<String> {
     BODY_CALLS.fetch_add(1, Ordering::Relaxed);
     Arc::new(format!("value of {s}"))
-}
-
-/// SplitMix64's finaliser: spreads small integers over the whole `u64` range.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The next index of a ring of `len` keys (a compare, not a division: a hit costs a few ns).
@@ -514,30 +509,6 @@ fn hit_str(c: &mut Criterion) {
     g.finish();
 }
 
-/// Zipf(s) over `n` ranks: `len` draws from a seeded SplitMix64 stream by inverse CDF,
-/// rank `r` mapped to the key `mix(r)`. Deterministic: every comparator sees the same keys.
-fn zipf_sequence(n: usize, s: f64, len: usize, seed: u64) -> Vec<u64> {
-    let mut cdf = Vec::with_capacity(n);
-    let mut total = 0.0;
-    for r in 1..=n {
-        total += 1.0 / (r as f64).powf(s);
-        cdf.push(total);
-    }
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let u = (mix(state) >> 11) as f64 / (1u64 << 53) as f64 * total;
-            let rank = cdf.partition_point(|&c| c < u).min(n - 1);
-            mix(rank as u64)
-        })
-        .collect()
-}
-
-const ZIPF_KEYS: usize = 100_000;
-const ZIPF_LEN: usize = 1 << 20;
-const ZIPF_SEED: u64 = 0x5EED_2145_0F0F;
-
 /// One pass over the sequence to fill the cache, then the hit ratio of a second pass.
 fn hit_ratio<F: Fn(u64) -> u64>(seq: &[u64], f: &F) -> f64 {
     for &k in seq {
@@ -551,7 +522,7 @@ fn hit_ratio<F: Fn(u64) -> u64>(seq: &[u64], f: &F) -> f64 {
 }
 
 fn zipf(c: &mut Criterion) {
-    let seq = zipf_sequence(ZIPF_KEYS, 1.0, ZIPF_LEN, ZIPF_SEED);
+    let seq = keys::zipf();
     let ratios = [
         ("memocache", hit_ratio(&seq, &memo::zipf)),
         ("cached", hit_ratio(&seq, &cach::zipf)),

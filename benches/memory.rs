@@ -14,6 +14,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
+mod keys;
+use keys::mix;
+
 /// Forwards to the system allocator and keeps the live byte count.
 struct Counting;
 
@@ -60,14 +63,6 @@ const ENTRIES: u64 = 200_000;
 /// The body of every function: the value depends on the key.
 fn work(x: u64) -> u64 {
     x.rotate_left(17) ^ 0xA5A5
-}
-
-/// SplitMix64's finaliser: distinct, spread keys.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 mod memo {

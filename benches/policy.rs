@@ -24,6 +24,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+mod keys;
+use keys::mix;
+
 /// Bodies that ran, all comparators together.
 static BODY_CALLS: AtomicU64 = AtomicU64::new(0);
 
@@ -34,14 +37,6 @@ fn work(x: u64) -> u64 {
 
 fn body_calls() -> u64 {
     BODY_CALLS.load(Ordering::Relaxed)
-}
-
-/// SplitMix64's finaliser: spreads small integers over the whole `u64` range.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Each workload's memoized functions, one per workload so that each starts empty.
@@ -100,23 +95,7 @@ struct Zipf(Vec<u64>);
 
 impl Zipf {
     fn new() -> Self {
-        let (n, len) = (100_000, 1 << 20);
-        let mut cdf = Vec::with_capacity(n);
-        let mut total = 0.0;
-        for r in 1..=n {
-            total += 1.0 / r as f64;
-            cdf.push(total);
-        }
-        let mut state = 0x5EED_2145_0F0F_u64;
-        Zipf(
-            (0..len)
-                .map(|_| {
-                    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                    let u = (mix(state) >> 11) as f64 / (1u64 << 53) as f64 * total;
-                    mix(cdf.partition_point(|&c| c < u).min(n - 1) as u64)
-                })
-                .collect(),
-        )
+        Zipf(keys::zipf())
     }
 }
 

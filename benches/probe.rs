@@ -17,6 +17,9 @@
 //! - `all_hits`, `all_hits_lru`: hits at random over 8 000 keys, most of which move their entry.
 
 use memocache::cached;
+
+mod keys;
+use keys::mix;
 use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex};
@@ -81,34 +84,6 @@ fn lru_call(n: u64) -> u64 {
     v
 }
 
-/// SplitMix64's finaliser, as in the other benches.
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// The seeded Zipf(1.0) sequence of `benches/hit.rs` and `benches/policy.rs`.
-fn zipf_sequence() -> Vec<u64> {
-    let (n, len) = (100_000, 1 << 20);
-    let mut cdf = Vec::with_capacity(n);
-    let mut total = 0.0;
-    for r in 1..=n {
-        total += 1.0 / f64::from(u32::try_from(r).expect("small"));
-        cdf.push(total);
-    }
-    let mut state = 0x5EED_2145_0F0F_u64;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            #[allow(clippy::cast_precision_loss)] // 53 bits: exact
-            let u = (mix(state) >> 11) as f64 / (1u64 << 53) as f64 * total;
-            mix(cdf.partition_point(|&c| c < u).min(n - 1) as u64)
-        })
-        .collect()
-}
-
 /// Polls a future to its end with a waker that does nothing: a hit is ready at once.
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
@@ -146,7 +121,7 @@ fn misses(n: u64, f: impl Fn(u64) -> u64) -> u64 {
 
 /// One pass over the Zipf sequence, then `n` of its calls in turn.
 fn zipf_calls(n: u64, f: impl Fn(u64) -> u64) -> u64 {
-    let seq = zipf_sequence();
+    let seq = keys::zipf();
     let mut acc = seq.iter().fold(0u64, |a, &k| a.wrapping_add(f(k)));
     for i in 0..n {
         let k = seq[usize::try_from(i).expect("64-bit") % seq.len()];
