@@ -4,11 +4,11 @@
 //! A count-min sketch of 4-bit counters, four per key, sixteen to a `u64` word: about four
 //! counters per entry the shard is sized for (two bytes an entry). A key's four counters
 //! are in one 64-byte block, aligned to 64 bytes (one cache line: an access costs one miss,
-//! not two or four), each in a different word of it, as in Caffeine's sketch. A key's estimate is the
-//! least of its four counters, and an increment raises only the counters at that least
-//! value (a conservative update: collisions inflate the estimates less). Every time the
-//! shard has counted ten accesses per entry it is sized for, every counter is halved, so
-//! that what was popular long ago does not stay ahead of what is popular now.
+//! not two or four), each in a different word of it, as in Caffeine's sketch. A key's
+//! estimate is the least of its four counters, and an increment raises only the counters at
+//! that least value (a conservative update: collisions inflate the estimates less). Every
+//! time the shard has counted ten accesses per entry it is sized for, every counter is
+//! halved, so that what was popular long ago does not stay ahead of what is popular now.
 //!
 //! The sketch lives under its shard's lock; it knows nothing of entries, only of hashes.
 
