@@ -19,7 +19,7 @@ use crate::copies::{Copies, CopyMarks};
 use crate::flight::Flight;
 use crate::key::KeyRef;
 use crate::stats::CacheStats;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// Expired entries looked at per store, to purge those nobody reads again.
@@ -106,13 +106,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// Takes entry `i` out (giving its place in the store back); the last entry moves into
     /// its slot.
     pub(super) fn remove(&mut self, i: u32, s: &Settings) -> Node<K, V> {
-        let h = key_hash(&self.nodes, &s.hasher, i);
         let node = self.nodes.swap_remove(i as usize);
-        let nodes = &self.nodes;
-        if let Some(len) = self
-            .slots
-            .remove(i, h, &s.room, &|j| key_hash(nodes, &s.hasher, j))
-        {
+        if let Some(len) = self.slots.remove(i, &s.room) {
             self.nodes.shrink_to(len);
         }
         node
@@ -122,19 +117,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     pub(super) fn find<L: KeyRef<Owned = K>>(&self, hash: u64, key: &L) -> Option<u32> {
         let nodes = &self.nodes;
         self.slots
-            .index()
             .find(hash, |&i| key.matches(&nodes[i as usize].key))
-            .copied()
     }
 
     /// [`Shard::find`] through a `dyn Fn` that matches the key: for the rarer calls (an
     /// invalidation), one function for each key and value type.
     pub(super) fn find_by(&self, hash: u64, key: &dyn Fn(&K) -> bool) -> Option<u32> {
         let nodes = &self.nodes;
-        self.slots
-            .index()
-            .find(hash, |&i| key(&nodes[i as usize].key))
-            .copied()
+        self.slots.find(hash, |&i| key(&nodes[i as usize].key))
     }
 
     /// Reads a live entry (key `hash`): refreshes its idle deadline and, unless the entry is
@@ -168,9 +158,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         dead: &mut Graveyard<K, V>,
     ) {
         let nodes = &self.nodes;
-        if let Some(&i) = self
+        if let Some(i) = self
             .slots
-            .index()
             .find(new.hash, |&j| nodes[j as usize].key == new.key)
         {
             dead.push(self.remove(i, s));
@@ -179,12 +168,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             key: new.key,
             value: new.value,
         };
-        let nodes = &self.nodes;
-        let hash_of = |j: u32| key_hash(nodes, &s.hasher, j);
-        match self
-            .slots
-            .place(new.hash, now, new.until, new.tags, s, &hash_of)
-        {
+        match self.slots.place(new.hash, now, new.until, new.tags, s) {
             Place::Nowhere => return,
             Place::End { more } => {
                 if self.nodes.len() == self.nodes.capacity() {
@@ -214,13 +198,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     }
 }
 
-/// The hash of the key in slot `j` of the slab: what the slots ask for (see
-/// [`super::slots::HashOf`]).
-#[inline]
-fn key_hash<K: Hash, V>(nodes: &[Node<K, V>], hasher: &Hasher, j: u32) -> u64 {
-    hasher.hash_one(&nodes[j as usize].key)
-}
-
 #[cfg(test)]
 impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     /// The shard's share of the store's capacity.
@@ -239,15 +216,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         let hashes: Vec<u64> = self
             .nodes
             .iter()
-            .map(|n| s.hasher.hash_one(&n.key))
+            .map(|n| std::hash::BuildHasher::hash_one(&s.hasher, &n.key))
             .collect();
         self.slots.check(&hashes, &s.expiry);
         for (i, node) in self.nodes.iter().enumerate() {
             let found = self
                 .slots
-                .index()
                 .find(hashes[i], |&j| self.nodes[j as usize].key == node.key);
-            assert_eq!(found.copied(), Some(i as u32), "index of slot {i}");
+            assert_eq!(found, Some(i as u32), "index of slot {i}");
         }
         assert!(
             self.slots.room() >= self.nodes.len(),

@@ -5,10 +5,15 @@
 //! Not generic: compiled once, in this crate, where the typed part of a shard (see
 //! [`super::shard`]) is compiled once per key and value type in the user's crate. The
 //! entries sit in that shard's slab, slot for slot beside these arrays: whatever moves here
-//! (a removal moves the last slot into the hole), the shard moves there. Where the slots need
-//! a key's hash (an eviction's two candidates, a removal's moved entry, the index's growth),
-//! the shard hands them a [`HashOf`], which hashes the key in a slot: a `dyn` call on those
-//! paths, rather than eight bytes an entry to keep every hash.
+//! (a removal moves the last slot into the hole), the shard moves there.
+//!
+//! Each slot keeps 32 bits of its key's hash ([`pack`]): the bits the index probes by (its
+//! low bits pick a bucket, its top seven are hashbrown's control byte) and that the sketch
+//! and the copies' stripes read. Where the slots need the hash of a key they hold (an
+//! eviction's two candidates, a removal and the entry that moves into its slot, the index's
+//! growth), they read it here: four bytes an entry, where hashing the key again from the
+//! shard's slab took a `dyn` call and a read of a cold entry's key each time (callgrind, a
+//! miss of a `u64 -> u64` function: 1 474 instructions before, see BENCHMARKS.md).
 //!
 //! The deadlines are kept only in a store whose entries expire: an entry of a store without
 //! expiry is its key and value, its place in the order and in the index.
@@ -25,8 +30,30 @@ use hashbrown::HashTable;
 /// The most entries a shard's slab can index.
 const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 
-/// The hash of the key in a slot, as the shard's slab holds it (see the module's doc).
-pub(super) type HashOf<'a> = &'a dyn Fn(u32) -> u64;
+/// The bits of a key's hash that a slot keeps (see [`pack`]): the low 25, which pick the
+/// index's bucket in any shard of up to 2^25 buckets, and the top 7, hashbrown's control byte.
+const KEPT: u64 = 0xFE00_0000_01FF_FFFF;
+
+/// The hash that the index, the sketch and the copies' stripes are given for a key whose
+/// hash is `hash`: its [`KEPT`] bits, all that a slot keeps of it.
+#[inline]
+pub(super) fn kept(hash: u64) -> u64 {
+    hash & KEPT
+}
+
+/// A key's hash as its slot keeps it, in 32 bits: the low 25 bits and, above them, the top 7.
+#[inline]
+fn pack(hash: u64) -> u32 {
+    #[allow(clippy::cast_possible_truncation)] // 25 bits and 7
+    let packed = (hash & 0x01FF_FFFF) as u32 | ((hash >> 57) as u32) << 25;
+    packed
+}
+
+/// The [`kept`] hash of a slot's [`pack`]ed one.
+#[inline]
+fn unpack(packed: u32) -> u64 {
+    u64::from(packed & 0x01FF_FFFF) | u64::from(packed >> 25) << 57
+}
 
 /// Where a new entry goes (see [`Slots::place`]).
 pub(super) enum Place {
@@ -40,8 +67,10 @@ pub(super) enum Place {
 }
 
 pub(super) struct Slots {
-    /// From a key's hash to its slot.
+    /// From a key's [`kept`] hash to its slot.
     index: HashTable<u32>,
+    /// Each entry's hash, [`pack`]ed.
+    hashes: Vec<u32>,
     /// How many slots are taken.
     len: usize,
     /// How many slots the arrays (and the shard's slab) have room for.
@@ -76,6 +105,7 @@ impl Slots {
     ) -> Self {
         Slots {
             index: HashTable::new(),
+            hashes: Vec::new(),
             len: 0,
             room: 0,
             deadlines: Vec::new(),
@@ -94,10 +124,11 @@ impl Slots {
         self.len
     }
 
-    /// The index, for the shard to probe with its keys.
+    /// The slot of the key that hashes to `hash` and that `is` says is the one (given each
+    /// slot whose kept hash matches), if there is one.
     #[inline]
-    pub(super) fn index(&self) -> &HashTable<u32> {
-        &self.index
+    pub(super) fn find(&self, hash: u64, is: impl FnMut(&u32) -> bool) -> Option<u32> {
+        self.index.find(kept(hash), is).copied()
     }
 
     /// What entry `i`'s age makes it at `now`.
@@ -146,14 +177,14 @@ impl Slots {
                 false
             }
             OnHit::Promote => {
-                self.hit_move(i, Some(hash));
+                self.hit_move(i, Some(kept(hash)));
                 self.order.sharded()
             }
         }
     }
 
-    /// The move of a hit (and its count, of key `hash`, where the order counts it), out of
-    /// line: most hits in a busy sharded cache skip them.
+    /// The move of a hit (and its count, of the key's [`kept`] `hash`, where the order counts
+    /// it), out of line: most hits in a busy sharded cache skip them.
     #[inline(never)]
     fn hit_move(&mut self, i: u32, hash: Option<u64>) {
         if let Some(hash) = hash {
@@ -182,7 +213,7 @@ impl Slots {
     /// the index and under its `tags`: when the store has no room left (or the shard holds
     /// its most), the entry the order picks is evicted, and the new one takes its slot (which
     /// may be the new entry's way in: W-TinyLFU may refuse the window's oldest entry). The
-    /// shard puts the entry where this says; `hash_of` hashes the keys it holds.
+    /// shard puts the entry where this says.
     pub(super) fn place(
         &mut self,
         hash: u64,
@@ -190,7 +221,6 @@ impl Slots {
         until: u64,
         tags: Option<Vec<String>>,
         s: &Settings,
-        hash_of: HashOf<'_>,
     ) -> Place {
         if self.len() >= MAX_SLOTS || self.capacity == 0 {
             return Place::Nowhere;
@@ -198,10 +228,10 @@ impl Slots {
         // Without expiry the store never reads the clock, and an entry is always fresh.
         let (hard, deadline) = s.expiry.deadlines(now, until);
         if self.len() < self.max && s.room.take() {
-            let more = self.push_slot(deadline, hard, &s.expiry);
+            let more = self.push_slot(pack(hash), deadline, hard, &s.expiry);
             #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
             let i = (self.len() - 1) as u32;
-            self.link_new(i, hash, tags, hash_of);
+            self.link_new(i, kept(hash), tags);
             return Place::End { more };
         }
         let (i, h) = match self.order.pick() {
@@ -209,29 +239,36 @@ impl Slots {
             Pick::Empty => return Place::Nowhere,
             Pick::Take(i) => {
                 self.order.unlink(i);
-                (i, hash_of(i))
+                (i, self.hash(i))
             }
             Pick::Contest { candidate, victim } => {
-                let (c, v) = (hash_of(candidate), hash_of(victim));
+                let (c, v) = (self.hash(candidate), self.hash(victim));
                 self.order.admit(candidate, victim, c, v)
             }
         };
         // Its slot takes the new entry, so no other entry moves in the slab (nor in the
         // index).
         self.forget(i, h);
+        self.hashes[i as usize] = pack(hash);
         if s.expiry.any() {
             self.deadlines[i as usize] = deadline;
         }
         if s.expiry.keeps_hard() {
             self.hards[i as usize] = hard;
         }
-        self.link_new(i, hash, tags, hash_of);
+        self.link_new(i, kept(hash), tags);
         Place::Evicted(i)
     }
 
-    /// Adds a slot at the end (growing the arrays if need be); returns by how many entries
-    /// the shard's slab grows if it is full.
-    fn push_slot(&mut self, deadline: u64, hard: u64, expiry: &Expiry) -> usize {
+    /// The [`kept`] hash of entry `i`'s key.
+    #[inline]
+    fn hash(&self, i: u32) -> u64 {
+        unpack(self.hashes[i as usize])
+    }
+
+    /// Adds a slot at the end, of a key whose hash packs to `packed` (growing the arrays if
+    /// need be); returns by how many entries the shard's slab grows if it is full.
+    fn push_slot(&mut self, packed: u32, deadline: u64, hard: u64, expiry: &Expiry) -> usize {
         let len = self.len;
         // Grow by half, never past the shard's share: a full shard has no slack. Past its
         // share (the store has room), by small steps.
@@ -243,6 +280,7 @@ impl Slots {
         let more = step.min(to.saturating_sub(len).max(1));
         if len == self.room {
             self.room += more;
+            self.hashes.reserve_exact(more);
             if expiry.any() {
                 self.deadlines.reserve_exact(more);
             }
@@ -252,6 +290,7 @@ impl Slots {
             self.order.reserve(more);
         }
         self.len += 1;
+        self.hashes.push(packed);
         if expiry.any() {
             self.deadlines.push(deadline);
         }
@@ -262,11 +301,14 @@ impl Slots {
         more
     }
 
-    /// Puts the new entry in slot `i` in the eviction order, the index and under its tags.
-    fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>, hash_of: HashOf<'_>) {
+    /// Puts the new entry in slot `i`, of [`kept`] hash `hash`, in the eviction order, the
+    /// index and under its tags.
+    fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>) {
         let tick = self.order.push_new(i, hash);
         self.publish(tick);
-        self.index.insert_unique(hash, i, |&j| hash_of(j));
+        let hashes = &self.hashes;
+        self.index
+            .insert_unique(hash, i, |&j| unpack(hashes[j as usize]));
         if let Some(tags) = tags {
             self.tags.get_or_insert_default().add(i, tags);
         }
@@ -291,23 +333,17 @@ impl Slots {
         None
     }
 
-    /// Takes entry `i`, whose key hashes to `h`, out of the eviction order, the index and
-    /// the tags (voiding the threads' copies) and its slot out of the arrays (giving its
-    /// place in the store back): the last slot moves into `i`, as the shard's last entry has
-    /// moved already (`hash_of` hashes the keys of the slab after the move). Returns the
+    /// Takes entry `i` out of the eviction order, the index and the tags (voiding the
+    /// threads' copies) and its slot out of the arrays (giving its place in the store back):
+    /// the last slot moves into `i`, as the shard's last entry moves in the slab. Returns the
     /// length the shard's slab shrinks to, when most of it is unused.
-    pub(super) fn remove(
-        &mut self,
-        i: u32,
-        h: u64,
-        room: &Room,
-        hash_of: HashOf<'_>,
-    ) -> Option<usize> {
+    pub(super) fn remove(&mut self, i: u32, room: &Room) -> Option<usize> {
         self.order.unlink(i);
-        self.forget(i, h);
+        self.forget(i, self.hash(i));
         #[allow(clippy::cast_possible_truncation)] // below MAX_SLOTS
         let last = (self.len - 1) as u32;
         self.len -= 1;
+        self.hashes.swap_remove(i as usize);
         if !self.deadlines.is_empty() {
             self.deadlines.swap_remove(i as usize);
         }
@@ -316,7 +352,7 @@ impl Slots {
         }
         self.order.remove_slot(i);
         if i != last {
-            if let Some(slot) = self.index.find_mut(hash_of(i), |&j| j == last) {
+            if let Some(slot) = self.index.find_mut(self.hash(i), |&j| j == last) {
                 *slot = i;
             }
             if let Some(t) = &mut self.tags {
@@ -324,11 +360,11 @@ impl Slots {
             }
         }
         room.give(1);
-        self.shrink(hash_of)
+        self.shrink()
     }
 
-    /// Forgets slot `i`, out of the eviction order already, whose key hashes to `h`: out of
-    /// the index, the copies and the tags.
+    /// Forgets slot `i`, out of the eviction order already, whose key's [`kept`] hash is
+    /// `h`: out of the index, the copies and the tags.
     fn forget(&mut self, i: u32, h: u64) {
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
             e.remove();
@@ -343,16 +379,18 @@ impl Slots {
 
     /// Gives memory back once most of the arrays are unused; returns the length the shard's
     /// slab shrinks to then.
-    fn shrink(&mut self, hash_of: HashOf<'_>) -> Option<usize> {
+    fn shrink(&mut self) -> Option<usize> {
         let len = self.len;
         if self.room <= 64 || len * 4 >= self.room {
             return None;
         }
         self.room = len * 2;
+        self.hashes.shrink_to(len * 2);
         self.deadlines.shrink_to(len * 2);
         self.hards.shrink_to(len * 2);
         self.order.shrink_to(len * 2);
-        self.index.shrink_to(len, |&j| hash_of(j));
+        let hashes = &self.hashes;
+        self.index.shrink_to(len, |&j| unpack(hashes[j as usize]));
         Some(len * 2)
     }
 
@@ -365,6 +403,7 @@ impl Slots {
         self.len = 0;
         self.room = 0;
         self.index = HashTable::new();
+        self.hashes = Vec::new();
         self.tags = None;
         self.order.clear();
         self.cursor = 0;
@@ -397,6 +436,7 @@ impl Slots {
         assert_eq!(hashes.len(), n, "a slot for each entry");
         assert!(n <= self.room, "room for every slot");
         assert_eq!(self.index.len(), n, "index size");
+        assert_eq!(self.hashes.len(), n, "a hash beside each slot");
         assert_eq!(
             self.deadlines.len(),
             if expiry.any() { n } else { 0 },
@@ -407,8 +447,10 @@ impl Slots {
             "ttl deadlines beside the slots"
         );
         for (i, &h) in hashes.iter().enumerate() {
+            assert_eq!(self.hashes[i], pack(h), "hash of slot {i}");
+            assert_eq!(unpack(pack(h)), kept(h), "hash of slot {i}, unpacked");
             assert!(
-                self.index.find(h, |&j| j as usize == i).is_some(),
+                self.index.find(kept(h), |&j| j as usize == i).is_some(),
                 "index of slot {i}"
             );
         }
