@@ -35,7 +35,13 @@ thread_local! {
 /// ```
 #[must_use = "the bypass ends when the guard is dropped"]
 pub fn bypass() -> BypassGuard {
-    DEPTH.with(|d| d.set(d.get() + 1));
+    DEPTH.with(|d| {
+        d.set(d.get() + 1);
+        if d.get() == 1 {
+            // The threads' copies check for a bypass their own way.
+            crate::copies::bypassed(true);
+        }
+    });
     BypassGuard {
         _thread_bound: PhantomData,
     }
@@ -49,7 +55,12 @@ pub struct BypassGuard {
 
 impl Drop for BypassGuard {
     fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        DEPTH.with(|d| {
+            d.set(d.get().saturating_sub(1));
+            if d.get() == 0 {
+                crate::copies::bypassed(false);
+            }
+        });
     }
 }
 

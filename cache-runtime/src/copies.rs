@@ -58,7 +58,8 @@ use std::cell::RefCell;
 use std::hash::Hash;
 // The hit counters and store ids are not part of the protocol the model checker explores
 // (and a checker's atomic would be a scheduling point under `counters`' std lock).
-use slots::{Idle, REFUSED_REST, ROUND, SWEEP, TableSlot, Tables};
+pub(crate) use slots::bypassed;
+use slots::{Idle, REFUSED_REST, ROUND, SWEEP, TableSlot, Tables, passed_by, quiet};
 use std::sync::atomic::{AtomicU64 as Counter, AtomicUsize};
 use std::sync::{Arc, Mutex, PoisonError};
 use table::CopyTable;
@@ -68,6 +69,9 @@ const MAX_STRIPES: usize = 256;
 
 /// Hands each store with copies its index in every thread's list of copy tables.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// The id of no store: the copies of a cache that keeps none.
+pub(crate) const NO_COPIES: usize = usize::MAX;
 
 #[cfg(not(shuttle))]
 thread_local! {
@@ -220,6 +224,11 @@ impl Copies {
         V: Clone + 'static,
         L: KeyRef<Owned = K>,
     {
+        // The thread's bypass too (see `slots::BYPASSED`); and a cache without copies, whose
+        // id is past the quiet stores'.
+        if passed_by(id) {
+            return None;
+        }
         TABLES
             .try_with(|cell| {
                 // A `Clone`, `Eq` or `Hash` of the user's that calls a cached function while
@@ -236,6 +245,7 @@ impl Copies {
                     && slot.wasted(table.hits.0.load(Ordering::Relaxed), table.grown())
                 {
                     slot.free();
+                    slot.quieten(id);
                 }
                 answer
             })
@@ -246,6 +256,9 @@ impl Copies {
     /// Whether this thread's copy table takes copies now (see [`TableSlot::copying`]).
     #[inline]
     pub(crate) fn copying(&self) -> bool {
+        if quiet(self.id, false) {
+            return false;
+        }
         TABLES
             .try_with(|cell| {
                 cell.try_borrow()
@@ -281,6 +294,7 @@ impl Copies {
                     // Still spent: this thread reads this cache from the store for a while,
                     // and tries again (by then the tables it stopped reading show no new hit).
                     tables.slots[id].rest.set(REFUSED_REST);
+                    tables.slots[id].quieten(id);
                     return;
                 };
                 tables.idle[id] = Idle {

@@ -42,7 +42,7 @@ pub struct CacheHandle {
     /// Caches of other key or value types: the `Self` type of a function in an `impl` block
     /// has a handle of its own, but a generic trait's parameters, say, do not.
     others: Mutex<Vec<&'static dyn ErasedCache>>,
-    /// The primary cache's place in each thread's list of copy tables (`usize::MAX`: it has
+    /// The primary cache's place in each thread's list of copy tables ([`crate::copies::NO_COPIES`]: it has
     /// none).
     copies: AtomicUsize,
     /// What [`CacheHandle::clear`] does where this process has no cache yet: the backend's
@@ -79,7 +79,7 @@ impl CacheHandle {
             name,
             primary: OnceLock::new(),
             others: Mutex::new(Vec::new()),
-            copies: AtomicUsize::new(usize::MAX),
+            copies: AtomicUsize::new(crate::copies::NO_COPIES),
             wipe,
             settings,
         }
@@ -182,12 +182,11 @@ impl CacheHandle {
         self.cache_slow(backend)
     }
 
-    /// Where the calling thread's copies of the primary cache's entries are, if it keeps
-    /// any.
+    /// Where the calling thread's copies of the primary cache's entries are: their store's
+    /// id ([`crate::copies::NO_COPIES`] where it keeps none).
     #[inline]
-    pub(crate) fn copies(&self) -> Option<usize> {
-        let id = self.copies.load(Ordering::Relaxed);
-        (id != usize::MAX).then_some(id)
+    pub(crate) fn copies(&self) -> usize {
+        self.copies.load(Ordering::Relaxed)
     }
 
     /// The cache for `K` and `V` if the function was called already.

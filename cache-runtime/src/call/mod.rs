@@ -272,12 +272,9 @@ fn copy_hit<V: Clone + Send + Sync + 'static, L: KeyRef>(
     mode: Mode,
     key: &L,
 ) -> Option<V> {
-    if const { copies_possible::<L::Owned, V>() }
-        && mode == Mode::Lookup
-        && let Some(id) = handle.copies()
-        && !bypass::active()
-    {
-        Copies::get::<L::Owned, V, L>(id, key)
+    // `Copies::get` checks the thread's bypass itself, and whether the cache has copies.
+    if const { copies_possible::<L::Owned, V>() } && mode == Mode::Lookup {
+        Copies::get::<L::Owned, V, L>(handle.copies(), key)
     } else {
         None
     }

@@ -26,6 +26,81 @@ pub(super) const WARM: u32 = 256;
 /// tried again after the first [`WARM`] of them.
 pub(super) const REFUSED_REST: u32 = 2 * WARM;
 
+/// The stores whose rests this thread counts in [`QUIET`] (the first stores with copies: few
+/// processes have more).
+pub(super) const QUIET_STORES: usize = 64;
+
+/// Set in each of [`QUIET`]'s counters while a bypass is active on the thread (see
+/// [`crate::bypass`]): its calls pass the tables by, uncounted, and the lookup of the first
+/// stores needs no check of its own for the bypass.
+const BYPASSED: u32 = 1 << 31;
+
+#[cfg(not(shuttle))]
+thread_local! {
+    /// Whether a bypass is active on the thread, for the stores past [`QUIET_STORES`].
+    static BYPASSING: Cell<bool> = const { Cell::new(false) };
+    /// For each of the first [`QUIET_STORES`] stores, the calls this thread still goes
+    /// straight to the store for before the last [`WARM`] calls of a rest, when its table
+    /// takes copies again: counted down without borrowing the thread's tables. A constant
+    /// thread-local of plain cells is a load, a compare and a store, where a resting table's
+    /// probe borrowed the tables: about 30 instructions a call, and about 20 more for each
+    /// hot entry the store served (callgrind, the probe's zipf, whose tables rest most of
+    /// the time: see BENCHMARKS.md).
+    static QUIET: [Cell<u32>; QUIET_STORES] = const { [const { Cell::new(0) }; QUIET_STORES] };
+}
+
+// Under the model checker, per checker thread (see `TABLES`).
+#[cfg(shuttle)]
+shuttle::thread_local! {
+    static BYPASSING: Cell<bool> = Cell::new(false);
+    static QUIET: [Cell<u32>; QUIET_STORES] = [const { Cell::new(0) }; QUIET_STORES];
+}
+
+/// Marks the thread's copies bypassed (see [`BYPASSED`]), or no longer.
+pub(crate) fn bypassed(on: bool) {
+    let _ = BYPASSING.try_with(|b| b.set(on));
+    let _ = QUIET.try_with(|q| {
+        for calls in q {
+            let left = calls.get() & !BYPASSED;
+            calls.set(if on { left | BYPASSED } else { left });
+        }
+    });
+}
+
+/// Whether this thread's copies of store `id` are passed by now: the store keeps none
+/// ([`super::NO_COPIES`]), a bypass is active on the thread, or the store's table is quiet
+/// (see [`quiet`]). One compare of the id on the way of the first stores' lookups.
+#[inline]
+pub(super) fn passed_by(id: usize) -> bool {
+    if id < QUIET_STORES {
+        quiet(id, true)
+    } else {
+        id == super::NO_COPIES || BYPASSING.try_with(Cell::get).unwrap_or(true)
+    }
+}
+
+/// Whether this thread's copies of store `id` are quiet now (or bypassed): the call goes to
+/// the store, and no copy is taken. Counts the call when `count` (a lookup; the store's
+/// question whether to copy is not one).
+#[inline]
+pub(super) fn quiet(id: usize, count: bool) -> bool {
+    id < QUIET_STORES
+        && QUIET
+            .try_with(|q| {
+                let calls = &q[id];
+                let left = calls.get();
+                if left == 0 {
+                    return false;
+                }
+                // Bypassed calls do not count in a rest.
+                if count && left & BYPASSED == 0 {
+                    calls.set(left - 1);
+                }
+                true
+            })
+            .unwrap_or(false)
+}
+
 /// How a thread's copy table for one cache has answered lately (the table itself, if the
 /// thread has one now).
 ///
@@ -100,6 +175,21 @@ impl TableSlot {
     /// Whether the table takes copies now (not while resting, except towards its end).
     pub(super) fn copying(&self) -> bool {
         self.rest.get() < WARM
+    }
+
+    /// Hands the rest just begun, all but its last [`WARM`] calls, to [`QUIET`], for store
+    /// `id` if it is one of the first [`QUIET_STORES`]: those calls pass this thread's tables
+    /// by.
+    pub(super) fn quieten(&self, id: usize) {
+        let rest = self.rest.get();
+        if id < QUIET_STORES
+            && rest > WARM
+            && QUIET
+                .try_with(|q| q[id].set((q[id].get() & BYPASSED) | (rest - WARM)))
+                .is_ok()
+        {
+            self.rest.set(WARM);
+        }
     }
 
     /// Drops the table (it wasted its probes, or it is idle), and with it its charge to the

@@ -2,7 +2,7 @@
 //! and are freed: driven here as the store drives them (marks read and versions bumped under
 //! one lock), with a budget of each test's own.
 
-use super::slots::{FEWEST_ANSWERED, MOST_DOUBLINGS, REST, WARM};
+use super::slots::{FEWEST_ANSWERED, MOST_DOUBLINGS, QUIET_STORES, REST, WARM};
 use super::table::{FIRST_ROOM, MOST_ROOM};
 use super::*;
 use std::collections::HashMap;
@@ -92,6 +92,48 @@ fn a_resting_table_takes_copies_again_before_it_is_probed() {
         assert!(!slot.probing());
     }
     assert_eq!(copying_from, Some(REST - WARM + 1));
+}
+
+/// The rest of one of the first [`QUIET_STORES`] stores is counted down outside its table, all
+/// but its warm end, where the table takes copies again: as long, and warm from the same call,
+/// as the rest of a store past them, which its table counts.
+#[test]
+fn a_rest_counted_outside_the_table_lasts_as_long_and_warms_up_at_the_same_call() {
+    for id in [QUIET_STORES - 1, QUIET_STORES] {
+        let slot = TableSlot::default();
+        slot.rest.set(REST);
+        slot.quieten(id);
+        let mut copying_from = None;
+        for call in 0..REST {
+            // As the store asks, then as a lookup (`Copies::copying`, `Copies::get`).
+            if copying_from.is_none() && !quiet(id, false) && slot.copying() {
+                copying_from = Some(call);
+            }
+            assert!(passed_by(id) || !slot.probing(), "store {id}, call {call}");
+        }
+        assert_eq!(copying_from, Some(REST - WARM + 1), "store {id}");
+        assert!(!passed_by(id) && slot.probing(), "store {id}: probed again");
+    }
+}
+
+/// While a bypass is active on the thread, every store's copies are passed by, and a quiet
+/// store's rest does not count the bypassed calls.
+#[test]
+fn a_bypass_passes_every_stores_copies_by_and_leaves_their_rests_as_they_were() {
+    let (low, high) = (QUIET_STORES - 2, QUIET_STORES + 2);
+    let slot = TableSlot::default();
+    slot.rest.set(REST);
+    slot.quieten(low);
+    {
+        let _bypass = crate::bypass();
+        for _ in 0..REST {
+            assert!(passed_by(low) && passed_by(high));
+        }
+        let _nested = crate::bypass();
+    }
+    assert!(!passed_by(high), "the bypass is over");
+    let quiet_calls = (0..).take_while(|_| passed_by(low)).count();
+    assert_eq!(quiet_calls, (REST - WARM) as usize, "the rest as it was");
 }
 
 /// Copies of a store of four shards (no LRU windows), charging a budget of `limit` bytes.
