@@ -309,6 +309,7 @@ impl Order {
     /// Puts new entry `i` (key `hash`) in: at the window's front, or the LRU list's; returns
     /// the new tick, if any. An overflowing window hands its oldest entry to probation: the
     /// shard had room for the new one.
+    #[inline(always)]
     pub(super) fn push_new(&mut self, i: u32, hash: u64) -> Option<u32> {
         if !self.listed {
             self.lists[PROTECTED as usize].len += 1;
@@ -357,6 +358,7 @@ impl Order {
     /// `c`, and the main part's least recently used one (`v`): the candidate is admitted to
     /// probation only if its key was asked for more often. Returns the slot that goes and its
     /// key's hash, taken out of the lists.
+    #[inline(always)]
     pub(super) fn admit(&mut self, candidate: u32, victim: u32, c: u64, v: u64) -> (u32, u64) {
         let admitted = self.sketch.as_ref().is_some_and(|s| s.admits(c, v));
         self.lists[WINDOW as usize].unlink(&mut self.slots, candidate);

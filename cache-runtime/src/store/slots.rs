@@ -303,6 +303,7 @@ impl Slots {
 
     /// Puts the new entry in slot `i`, of [`kept`] hash `hash`, in the eviction order, the
     /// index and under its tags.
+    #[inline(always)]
     fn link_new(&mut self, i: u32, hash: u64, tags: Option<Vec<String>>) {
         let tick = self.order.push_new(i, hash);
         self.publish(tick);
@@ -365,6 +366,7 @@ impl Slots {
 
     /// Forgets slot `i`, out of the eviction order already, whose key's [`kept`] hash is
     /// `h`: out of the index, the copies and the tags.
+    #[inline(always)]
     fn forget(&mut self, i: u32, h: u64) {
         if let Ok(e) = self.index.find_entry(h, |&j| j == i) {
             e.remove();
