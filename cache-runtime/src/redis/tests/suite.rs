@@ -265,7 +265,9 @@ pub(crate) fn expiry_is_honoured(fx: &Fx<'_>) {
             .lookup_blocking(&short, &Token::new(), 5000, &[], &codec)
             .unwrap()
         {
-            Lookup::Found { pttl_ms, .. } => assert!(pttl_ms.is_some_and(|p| p > 0)),
+            // Found with a time to live: 0 ms in its last millisecond, before Redis expires it
+            // (seen once in CI, at b7b54ba).
+            Lookup::Found { pttl_ms, .. } => assert!(pttl_ms.is_some(), "{pttl_ms:?}"),
             Lookup::Leased => break,
             other => panic!("{other:?}"),
         }
