@@ -65,7 +65,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use table::CopyTable;
 
 /// The most version stripes a shard gets.
-const MAX_STRIPES: usize = 256;
+pub(crate) const MAX_STRIPES: usize = 256;
 
 /// Hands each store with copies its index in every thread's list of copy tables.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);

@@ -42,8 +42,8 @@ pub struct CacheHandle {
     /// Caches of other key or value types: the `Self` type of a function in an `impl` block
     /// has a handle of its own, but a generic trait's parameters, say, do not.
     others: Mutex<Vec<&'static dyn ErasedCache>>,
-    /// The primary cache's place in each thread's list of copy tables ([`crate::copies::NO_COPIES`]: it has
-    /// none).
+    /// The primary cache's place in each thread's list of copy tables
+    /// ([`crate::copies::NO_COPIES`]: it has none).
     copies: AtomicUsize,
     /// What [`CacheHandle::clear`] does where this process has no cache yet: the backend's
     /// remote entries of the function are dropped all the same.
