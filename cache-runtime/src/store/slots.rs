@@ -132,6 +132,18 @@ impl Slots {
     /// slot whose kept hash matches), if there is one.
     #[inline]
     pub(super) fn find(&self, hash: u64, is: impl FnMut(&u32) -> bool) -> Option<u32> {
+        // A debug build compiles the probe once, here, not once for each caller's test in
+        // the user's crate: optimised builds inline the test into the probe instead.
+        #[cfg(debug_assertions)]
+        return self.find_dyn(hash, &mut { is });
+        #[cfg(not(debug_assertions))]
+        return self.index.find(kept(hash), is).copied();
+    }
+
+    /// [`Slots::find`] through a `dyn FnMut`: what a debug build calls.
+    #[cfg(debug_assertions)]
+    #[inline(never)]
+    fn find_dyn(&self, hash: u64, is: &mut dyn FnMut(&u32) -> bool) -> Option<u32> {
         self.index.find(kept(hash), is).copied()
     }
 
