@@ -329,7 +329,7 @@ def tables():
         def over(r, k):
             return f"{r[k] - plain[k]:.2f}" if k in r and k in plain else "-"
 
-        for c in ("memocache", "cached", "plain"):
+        for c in ("memocache", "cached", "plain", "floor"):
             if c not in comp:
                 continue
             r = comp[c]
@@ -345,6 +345,11 @@ def tables():
                 f"clean {ratio(m.get('clean_s'), c.get('clean_s'))} "
                 f"({comp.get('functions')} functions, profile {comp.get('profile')}, "
                 f"median of {comp.get('runs')})"
+            )
+        if "floor" in comp and "cached" in comp:
+            lines.append(
+                f"floor / cached: build {ratio(comp['floor'].get('crate_only_s'), comp['cached'].get('crate_only_s'))} "
+                "(the runtime's generic code for the four shapes compiled upstream: FLOOR=1)"
             )
         out.append("### compile\n\n" + "\n".join(lines) + "\n")
     for i, run in enumerate(RUNS, 1):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything BENCHMARKS.md reports, in one go (about 9 minutes on 2 cores):
 #   1. the machine, the date and the load;
-#   2. benches/compile/run.sh (build times; first, so that it does not overlap the timing runs);
+#   2. FLOOR=1 benches/compile/run.sh (build times, with the floor crate; first, so that it
+#      does not overlap the timing runs);
 #   3. `cargo bench` (benches/hit.rs with criterion, benches/memory.rs: the memocache-benches
 #      package, a default member of the workspace, so run from the root), RUNS_BENCH times
 #      (default 3), each run's estimates saved to target/bench-runs/<date>/run-<n>/;
@@ -39,7 +40,7 @@ out="$session/tables.md"
     echo
 } | tee "$out"
 
-benches/compile/run.sh | tee "$session/compile.log"
+FLOOR=1 benches/compile/run.sh | tee "$session/compile.log"
 # Several `cargo bench` runs (RUNS_BENCH, default 3): the tables give the median of the runs
 # and their range, so that a burst of another process shows as a range, not as a result.
 start_sources=$(sources)
