@@ -347,8 +347,9 @@ def tables():
                 f"median of {comp.get('runs')})"
             )
         if "floor" in comp and "cached" in comp:
+            floor = ratio(comp["floor"].get("crate_only_s"), comp["cached"].get("crate_only_s"))
             lines.append(
-                f"floor / cached: build {ratio(comp['floor'].get('crate_only_s'), comp['cached'].get('crate_only_s'))} "
+                f"floor / cached: build {floor} "
                 "(the runtime's generic code for the four shapes compiled upstream: FLOOR=1)"
             )
         out.append("### compile\n\n" + "\n".join(lines) + "\n")
