@@ -212,3 +212,56 @@ fn an_associated_function_of_a_generic_impl_has_a_cache_per_type() {
     assert_eq!(Table::<Pg>::row_cache().len(), 1);
     assert_eq!(Table::<Mem>::row_cache().len(), 1);
 }
+
+// A generic trait's default method: one `Self` type, one handle, a cache for each of the
+// trait's type arguments (the handle's other caches). A debug build's memory caches hold
+// every key and value type alike (erased, see cache-runtime/src/rep.rs): the handle still
+// tells them apart by the function's own types.
+trait Render<T> {
+    fn render(n: u32) -> T;
+
+    #[cached]
+    fn shown(&self, n: u32) -> T
+    where
+        Self: Sized,
+        T: Clone + Send + Sync + 'static,
+    {
+        Self::render(n)
+    }
+}
+
+struct Page;
+
+impl Render<u64> for Page {
+    fn render(n: u32) -> u64 {
+        u64::from(n) * 10
+    }
+}
+
+impl Render<String> for Page {
+    fn render(n: u32) -> String {
+        format!("page {n}")
+    }
+}
+
+#[test]
+fn a_generic_traits_type_arguments_have_caches_of_their_own() {
+    let as_number = |n| <Page as Render<u64>>::shown(&Page, n);
+    let as_text = |n| <Page as Render<String>>::shown(&Page, n);
+    assert_eq!(as_number(4), 40);
+    assert_eq!(as_text(4), "page 4");
+    assert_eq!(as_number(4), 40);
+    assert_eq!(as_text(4), "page 4");
+    let stats = <Page as Render<u64>>::shown_cache().stats();
+    assert_eq!(
+        (stats.hits, stats.misses),
+        (2, 2),
+        "each type's second call is a hit of its own cache"
+    );
+    assert!(<Page as Render<String>>::invalidate_shown(4));
+    assert!(!<Page as Render<String>>::invalidate_shown(4));
+    assert!(
+        <Page as Render<u64>>::invalidate_shown(4),
+        "the other type's entry is still there"
+    );
+}

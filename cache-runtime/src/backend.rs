@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::remote::{BoxFuture, Remote};
+use crate::rep::{MemoryRep, Rep};
 
 /// What a backend is, whatever the key and value types of its caches: whether they have a
 /// remote tier. A constant, so that code only a remote tier needs is not compiled for the
@@ -13,7 +14,15 @@ pub trait Tiers: Copy + Send + Sync + 'static {
     /// Whether caches of this backend have a remote tier: then an invalidation reaches it
     /// even before the function's first call in this process.
     const REMOTE: bool;
+    /// How its caches hold keys and values (see `rep.rs`): typed, or erased in a debug build
+    /// of memory caches.
+    type Rep: Rep;
 }
+
+/// What a cache of backend `B` keeps for an owned key `K`.
+pub(crate) type KeyOf<B, K> = <<B as Tiers>::Rep as Rep>::Key<K>;
+/// What a cache of backend `B` keeps for a value `V`.
+pub(crate) type ValOf<B, V> = <<B as Tiers>::Rep as Rep>::Value<V>;
 
 /// A backend for caches of keys `K` and values `V` (see the module's doc).
 pub trait Backend<K, V>: Tiers {
@@ -44,6 +53,7 @@ impl Wipe for Memory {
 
 impl Tiers for Memory {
     const REMOTE: bool = false;
+    type Rep = MemoryRep;
 }
 
 impl<K, V> Backend<K, V> for Memory {

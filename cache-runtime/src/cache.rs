@@ -8,12 +8,15 @@ use crate::policy::StoredValue;
 use crate::remote::{BoxFuture, Local, Remote};
 use crate::stats::CacheStats;
 use crate::store::Store;
-use std::any::Any;
+use std::any::{Any, TypeId};
 
 /// One function's entries for keys `K` and values `V`.
 pub(crate) struct Cache<K, V> {
     pub(crate) store: Store<K, V>,
     remote: Option<Box<dyn Remote<K, V>>>,
+    /// The function's own key and value types (`TypeId::of::<(K, V)>()` of the call's types,
+    /// which an erased store's `K` and `V` are not): what the handle tells its caches apart by.
+    types: TypeId,
 }
 
 impl<K, V> Cache<K, V> {
@@ -42,15 +45,18 @@ where
     K: StoredKey,
     V: StoredValue,
 {
-    /// A cache; `copies`: whether threads may keep copies of its entries.
+    /// A cache for the function types `types`; `copies`: whether threads may keep copies of
+    /// its entries.
     pub(crate) fn new(
         config: &Config,
         copies: bool,
         remote: Option<Box<dyn Remote<K, V>>>,
+        types: TypeId,
     ) -> Self {
         Cache {
             store: Store::new(config, copies),
             remote,
+            types,
         }
     }
 
@@ -59,15 +65,6 @@ where
     pub(crate) fn invalidate<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
         let remote = match &self.remote {
             Some(r) => r.invalidate(&key.to_owned_key()),
-            None => false,
-        };
-        self.store.invalidate(key) | remote
-    }
-
-    /// The `async` form of [`Cache::invalidate`].
-    pub(crate) async fn invalidate_async<L: KeyRef<Owned = K>>(&self, key: &L) -> bool {
-        let remote = match &self.remote {
-            Some(r) => r.invalidate_async(&key.to_owned_key()).await,
             None => false,
         };
         self.store.invalidate(key) | remote
@@ -104,6 +101,8 @@ pub(crate) trait ErasedCache: Any + Send + Sync {
     fn id(&self) -> usize;
     /// Where threads keep copies of its entries (see [`crate::copies`]), if they do.
     fn copies_id(&self) -> Option<usize>;
+    /// The function's key and value types (see [`Cache`]).
+    fn types(&self) -> TypeId;
 }
 
 impl<K, V> ErasedCache for Cache<K, V>
@@ -144,5 +143,8 @@ where
     }
     fn copies_id(&self) -> Option<usize> {
         self.store.copies_id()
+    }
+    fn types(&self) -> TypeId {
+        self.types
     }
 }

@@ -6,6 +6,7 @@ use crate::config::{Config, Settings};
 use crate::key::StoredKey;
 use crate::ongoing::{self, Scope};
 use crate::policy::StoredValue;
+use crate::rep::Rep;
 use crate::stats::CacheStats;
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -167,19 +168,24 @@ impl CacheHandle {
         primary.into_iter().chain(others).map(f)
     }
 
-    /// The cache for keys `K` and values `V`, created on first use with the handle's
-    /// settings and `backend`; `None` when caching is disabled.
+    /// The cache of the function types `types` (see [`Cache`]), which holds keys `K` and
+    /// values `V`, created on first use with the handle's settings and `backend`; `None` when
+    /// caching is disabled.
     #[inline]
     pub(crate) fn cache<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
+        types: TypeId,
     ) -> Option<&'static Cache<K, V>> {
+        // A typed cache is the one of its types where it is a `Cache<K, V>`; erased caches of
+        // every type are, and are told apart by the types they were made for.
         if let Some(Some(c)) = self.primary.get()
+            && (!<B::Rep as Rep>::ERASED || c.types() == types)
             && let Some(c) = typed(*c)
         {
             return Some(c);
         }
-        self.cache_slow(backend)
+        self.cache_slow(backend, types)
     }
 
     /// Where the calling thread's copies of the primary cache's entries are: their store's
@@ -189,11 +195,12 @@ impl CacheHandle {
         self.copies.load(Ordering::Relaxed)
     }
 
-    /// The cache for `K` and `V` if the function was called already.
+    /// The cache of the function types `types` if the function was called already.
     pub(crate) fn existing_cache<K: 'static, V: 'static>(
         &'static self,
+        types: TypeId,
     ) -> Option<&'static Cache<K, V>> {
-        typed(self.find(TypeId::of::<Cache<K, V>>(), None)?)
+        typed(self.find(types, None)?)
     }
 
     /// The first call's cache for `K` and `V`, or one of a generic `impl`'s other types: made
@@ -202,10 +209,11 @@ impl CacheHandle {
     fn cache_slow<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
+        types: TypeId,
     ) -> Option<&'static Cache<K, V>> {
         let mut make =
-            |copies| -> &'static dyn ErasedCache { self.make::<K, V, B>(backend, copies) };
-        typed(self.find(TypeId::of::<Cache<K, V>>(), Some(&mut make))?)
+            |copies| -> &'static dyn ErasedCache { self.make::<K, V, B>(backend, copies, types) };
+        typed(self.find(types, Some(&mut make))?)
     }
 
     /// The cache whose type is `id`: the primary one, else one of the others. With `make`,
@@ -265,11 +273,13 @@ impl CacheHandle {
         &'static self,
         backend: B,
         copies: bool,
+        types: TypeId,
     ) -> &'static Cache<K, V> {
         let config = self.settings.config();
         let remote = backend.remote(self.name, &config);
         let local = if B::REMOTE { config.local() } else { config };
-        let cache: &'static Cache<K, V> = Box::leak(Box::new(Cache::new(&local, copies, remote)));
+        let cache: &'static Cache<K, V> =
+            Box::leak(Box::new(Cache::new(&local, copies, remote, types)));
         // Only a backend with a remote tier has one to attach (and compiles the local side
         // the tier keeps coherent, `Local`).
         if const { B::REMOTE } {
@@ -279,10 +289,9 @@ impl CacheHandle {
     }
 }
 
-/// Whether `c` is the cache of type `id`.
-fn is(c: &'static dyn ErasedCache, id: TypeId) -> bool {
-    let any: &'static dyn Any = c;
-    any.type_id() == id
+/// Whether `c` is the cache of the function types `types`.
+fn is(c: &'static dyn ErasedCache, types: TypeId) -> bool {
+    c.types() == types
 }
 
 /// The cache behind `c`, if it is the one for keys `K` and values `V`.

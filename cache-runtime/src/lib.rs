@@ -26,10 +26,10 @@
 //!
 //! | layer | files | what |
 //! |---|---|---|
-//! | calls | `call/` (`mod.rs` lookups, `site.rs`, `args.rs`, `ticket.rs`, `claim.rs`, `stale.rs`, `wait.rs`), `invalidates.rs` | what generated code calls: look up, run the body, invalidate |
+//! | calls | `call/` (`mod.rs` lookups, `site.rs`, `args.rs`, `ticket.rs`, `claim.rs`, `stale.rs`, `wait.rs`), `invalidates.rs`, `instances.rs` | what generated code calls: look up, run the body, invalidate |
 //! | caches | `handle.rs`, `per_self.rs`, `ongoing.rs`, `cache.rs`, `backend.rs`, `remote.rs` | the registry, a handle per function (per `Self` type in an `impl`), a cache = the store + a remote tier, the backend seam; `redis/` (feature) |
 //! | store | `store/` (`mod.rs`, `shard.rs`, `order.rs`, `expiry.rs`), `flight.rs`, `copies.rs`, `tags.rs` | in-memory entries, flights, per-thread copies, tag index; nothing of calls or remote tiers |
-//! | leaves | `sync.rs`, `layout.rs`, `clock.rs`, `key.rs`, `policy.rs`, `config.rs`, `stats.rs`, `bypass.rs` | primitives, keys, what is stored, settings, counters |
+//! | leaves | `sync.rs`, `layout.rs`, `clock.rs`, `key.rs`, `rep.rs`, `policy.rs`, `config.rs`, `stats.rs`, `bypass.rs` | primitives, keys, what is stored, settings, counters |
 //!
 //! # Public items
 //!
@@ -50,6 +50,8 @@ mod config;
 mod copies;
 mod flight;
 mod handle;
+#[cfg(all(debug_assertions, not(memocache_typed)))]
+mod instances;
 mod invalidates;
 mod key;
 mod layout;
@@ -61,6 +63,7 @@ mod policy;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod remote;
+mod rep;
 mod stats;
 mod store;
 mod sync;
@@ -106,6 +109,8 @@ pub mod __private {
     };
     pub use crate::config::{Config, Settings};
     pub use crate::handle::CacheHandle;
+    #[cfg(all(debug_assertions, not(memocache_typed)))]
+    pub use crate::instances::instances;
     pub use crate::invalidates::*;
     pub use crate::key::{
         AnyPart, KeyPart, KeyRef, KeyType, NotAKey, Owned, OwnedPart, RefPart, key,
@@ -115,4 +120,5 @@ pub mod __private {
     #[cfg(feature = "redis")]
     pub use crate::redis::{Redis, RedisKey, RedisValue};
     pub use crate::remote::{BoxFuture, Fetched, Filled, Lease, Remote};
+    pub use crate::rep::{Erased, ErasedKey, ErasedRef, ErasedValue, Rep, Typed};
 }

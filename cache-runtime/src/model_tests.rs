@@ -52,7 +52,7 @@ fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
     )));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
-    let _ = handle.cache::<u64, u64, Memory>(Memory);
+    let _ = handle.cache::<u64, u64, Memory>(Memory, std::any::TypeId::of::<(u64, u64)>());
     handle
 }
 

@@ -21,7 +21,7 @@ mod stale;
 mod ticket;
 mod wait;
 
-use crate::backend::{Backend, Tiers, Wipe};
+use crate::backend::{Backend, KeyOf, Tiers, ValOf, Wipe};
 use crate::bypass;
 use crate::cache::Cache;
 use crate::copies::Copies;
@@ -31,6 +31,7 @@ use crate::key::KeyRef;
 use crate::key::StoredKey;
 use crate::policy::Policy;
 use crate::policy::StoredValue;
+use crate::rep::Rep;
 use crate::store::{Found, Fresh, Held, copies_possible};
 pub use args::Args;
 use claim::RunGuard;
@@ -38,7 +39,9 @@ pub use site::{
     NotResult, OkOf, OkOnlyOf, OkRefused, Sel, Tags, ValueOf, ValueRefused, never, of, ok, tag,
 };
 use stale::{CallerRefreshes, OnTask, OnThread, Refresh, StaleRefresh};
+use std::any::TypeId;
 use std::future::Future;
+use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use ticket::Lead;
@@ -103,9 +106,9 @@ where
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn lookup<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
-        B: Backend<L::Owned, V>,
+        B: Backend<KeyOf<B, L::Owned>, ValOf<B, V>>,
     {
-        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+        if let Some(v) = copy_hit::<V, L, B>(self.handle, self.mode, &key) {
             return Lookup::Hit(P::restore(v));
         }
         self.lookup_sync(key, CallerRefreshes)
@@ -120,51 +123,80 @@ where
         refresh: F,
     ) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
-        B: Backend<L::Owned, V>,
+        B: Backend<KeyOf<B, L::Owned>, ValOf<B, V>>,
         F: FnOnce(&L::Owned) + Send + 'static,
     {
-        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+        if let Some(v) = copy_hit::<V, L, B>(self.handle, self.mode, &key) {
             return Lookup::Hit(P::restore(v));
         }
+        let refresh = move |key: &KeyOf<B, L::Owned>| {
+            if let Some(key) = B::Rep::key_out::<L::Owned>(key) {
+                refresh(key);
+            }
+        };
         self.lookup_sync(key, OnThread(refresh))
     }
 
     /// The `async` form of [`Call::lookup`]: waiting for another caller's run does not block
     /// the thread.
-    pub async fn lookup_async<L: KeyRef>(self, key: L) -> Lookup<R, TicketOf<R, P, L, V, B>>
+    ///
+    /// `SK` and `SV`, what the cache keeps (inferred), are type parameters, not projections,
+    /// so that the future holds none across an `.await` (see [`Ticket`]).
+    pub fn lookup_async<L, SK, SV>(
+        self,
+        key: L,
+    ) -> impl Future<Output = Lookup<R, Ticket<R, P, SK, SV, B>>>
     where
-        B: Backend<L::Owned, V>,
+        L: KeyRef,
+        SK: Hash + Eq + Clone + Send + Sync + 'static,
+        SV: Clone + Send + Sync + 'static,
+        B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
     {
-        self.lookup_async_with(key, CallerRefreshes).await
+        self.lookup_async_with::<L, _, SK, SV>(key, CallerRefreshes)
     }
 
     /// The `async` form of [`Call::lookup_stale`]: with the `tokio` feature, inside a tokio
     /// runtime, the refresh is a spawned task; elsewhere the caller that found the entry stale
     /// runs it.
-    pub async fn lookup_stale_async<L: KeyRef, F, Fut>(
+    pub fn lookup_stale_async<L, F, Fut, SK, SV>(
         self,
         key: L,
         refresh: F,
-    ) -> Lookup<R, TicketOf<R, P, L, V, B>>
+    ) -> impl Future<Output = Lookup<R, Ticket<R, P, SK, SV, B>>>
     where
-        B: Backend<L::Owned, V>,
+        L: KeyRef,
+        SK: Hash + Eq + Clone + Send + Sync + 'static,
+        SV: Clone + Send + Sync + 'static,
+        B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
         F: FnOnce(L::Owned) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.lookup_async_with(key, OnTask(refresh)).await
+        let refresh = move |key: SK| {
+            let key = B::Rep::key_into::<L::Owned>(key);
+            async move {
+                if let Some(key) = key {
+                    refresh(key).await;
+                }
+            }
+        };
+        self.lookup_async_with::<L, _, SK, SV>(key, OnTask(refresh))
     }
 
     /// The lookup past the thread's copies. Its loop is typed (a waiter answers with the
     /// result the run it waited for shares); its looks at the store are not ([`start`],
-    /// [`step`]).
+    /// [`step`]), and see the key in the store's form (`rep.rs`).
     #[inline]
-    fn lookup_sync<L, S>(self, mut key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V, B>>
+    fn lookup_sync<L, S>(self, key: L, stale: S) -> Lookup<R, TicketOf<R, P, L, V, B>>
     where
         L: KeyRef,
-        B: Backend<L::Owned, V>,
-        S: StaleRefresh<L::Owned, V>,
+        B: Backend<KeyOf<B, L::Owned>, ValOf<B, V>>,
+        S: StaleRefresh<KeyOf<B, L::Owned>, ValOf<B, V>>,
     {
-        let (cache, hash, mut held) = match start(self.handle, self.mode, self.backend, &key) {
+        let mut slot = Default::default();
+        let key = B::Rep::key_ref(&key, &mut slot);
+        let types = TypeId::of::<(L::Owned, V)>();
+        let (cache, hash, mut held) = match start(self.handle, self.mode, self.backend, key, types)
+        {
             Start::Cache(cache, hash, held) => (cache, hash, held),
             Start::Done(looked) => return typed(looked),
         };
@@ -172,10 +204,7 @@ where
         loop {
             let flight = match step(cache, hash, key, self.mode, &mut stale, held.take()) {
                 Step::Done(looked) => return typed(looked),
-                Step::Wait(flight, k) => {
-                    key = k;
-                    flight
-                }
+                Step::Wait(flight) => flight,
             };
             if flight.started_on_this_thread() {
                 // The body calls itself with the same key: waiting would never end.
@@ -183,7 +212,7 @@ where
             }
             let seen = flight.joined();
             let outcome = flight.wait();
-            if let Some(answer) = answer::<R, V, P>(outcome)
+            if let Some(answer) = answer::<R, V, P, B::Rep>(outcome)
                 && flight.may_take(seen)
             {
                 cache.store.count_hit();
@@ -193,35 +222,52 @@ where
         }
     }
 
-    async fn lookup_async_with<L, S>(
+    /// The `async` lookups. What the cache keeps, `SK` and `SV`, are type parameters, not
+    /// projections, so that the future holds none across an `.await` (see [`Ticket`]).
+    async fn lookup_async_with<L, S, SK, SV>(
         self,
-        mut key: L,
+        key: L,
         stale: S,
-    ) -> Lookup<R, TicketOf<R, P, L, V, B>>
+    ) -> Lookup<R, Ticket<R, P, SK, SV, B>>
     where
         L: KeyRef,
-        B: Backend<L::Owned, V>,
-        S: StaleRefresh<L::Owned, V>,
+        SK: StoredKey,
+        SV: StoredValue,
+        B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
+        S: StaleRefresh<SK, SV>,
     {
-        if let Some(v) = copy_hit::<V, L>(self.handle, self.mode, &key) {
+        if let Some(v) = copy_hit::<V, L, B>(self.handle, self.mode, &key) {
             return Lookup::Hit(P::restore(v));
         }
-        let (cache, hash) = match start(self.handle, self.mode, self.backend, &key) {
-            // A task does not keep a lock past its first look: the future stays `Send`.
-            Start::Cache(cache, hash, held) => {
-                drop(held);
-                (cache, hash)
+        let types = TypeId::of::<(L::Owned, V)>();
+        // The store's form of the key lives only between awaits (an erased one borrows the
+        // key, and need not be `Send`).
+        let started = {
+            let mut slot = Default::default();
+            let key = B::Rep::key_ref(&key, &mut slot);
+            match start(self.handle, self.mode, self.backend, key, types) {
+                // A task does not keep a lock past its first look: the future stays `Send`.
+                Start::Cache(cache, hash, held) => {
+                    drop(held);
+                    Ok((cache, hash))
+                }
+                Start::Done(looked) => Err(looked),
             }
-            Start::Done(looked) => return typed(looked),
+        };
+        let (cache, hash) = match started {
+            Ok(started) => started,
+            Err(looked) => return typed(looked),
         };
         let mut stale = Some(stale);
         loop {
-            let flight = match step(cache, hash, key, self.mode, &mut stale, None) {
+            let stepped = {
+                let mut slot = Default::default();
+                let key = B::Rep::key_ref(&key, &mut slot);
+                step(cache, hash, key, self.mode, &mut stale, None)
+            };
+            let flight = match stepped {
                 Step::Done(looked) => return typed(looked),
-                Step::Wait(flight, k) => {
-                    key = k;
-                    flight
-                }
+                Step::Wait(flight) => flight,
             };
             // No same-thread check here: tasks share threads, and a task that waits for
             // another task's run on the same thread is not waiting for itself.
@@ -230,7 +276,7 @@ where
                 flight: flight.clone(),
             })
             .await;
-            if let Some(answer) = answer::<R, V, P>(outcome)
+            if let Some(answer) = answer::<R, V, P, B::Rep>(outcome)
                 && flight.may_take(seen)
             {
                 cache.store.count_hit();
@@ -240,17 +286,22 @@ where
     }
 }
 
-/// The lookup's answer, for return type `R`.
+/// The lookup's answer, for return type `R`: a value the store kept for another type (which
+/// the handle rules out) is a miss whose run stores nothing.
 #[inline]
-fn typed<R, V, P, K, B>(looked: Looked<K, V>) -> Lookup<R, Ticket<R, P, K, V, B>>
+fn typed<R, V, P, K, SV, B>(looked: Looked<K, SV>) -> Lookup<R, Ticket<R, P, K, SV, B>>
 where
     V: Clone + Send + Sync + 'static,
     P: Policy<R, Stored = V>,
     K: StoredKey,
-    B: Tiers,
+    SV: StoredValue,
+    B: Tiers<Rep: Rep<Value<V> = SV>>,
 {
     match looked {
-        Looked::Value(v) => Lookup::Hit(P::restore(v)),
+        Looked::Value(v) => match B::Rep::value_out::<V>(v) {
+            Some(v) => Lookup::Hit(P::restore(v)),
+            None => Lookup::Miss(Ticket::uncached()),
+        },
         Looked::Lead(lead) => Lookup::Miss(Ticket::of(lead)),
     }
 }
@@ -263,17 +314,20 @@ pub(crate) enum Looked<K: 'static, V: 'static> {
 }
 
 /// A hit from the calling thread's copies (see [`crate::copies`]): no lock, no shared
-/// write. Inlined into the caller, ahead of the rest of the lookup, which is not.
+/// write. Inlined into the caller, ahead of the rest of the lookup, which is not. A store
+/// that erases its keys and values keeps no copies.
 // Forced in optimised builds only: a debug build compiles faster without it.
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn copy_hit<V: Clone + Send + Sync + 'static, L: KeyRef>(
+fn copy_hit<V: Clone + Send + Sync + 'static, L: KeyRef, B: Tiers>(
     handle: &'static CacheHandle,
     mode: Mode,
     key: &L,
 ) -> Option<V> {
     // `Copies::get` checks the thread's bypass itself, and whether the cache has copies.
-    if const { copies_possible::<L::Owned, V>() } && mode == Mode::Lookup {
+    if const { !<B::Rep as Rep>::ERASED && copies_possible::<L::Owned, V>() }
+        && mode == Mode::Lookup
+    {
         Copies::get::<L::Owned, V, L>(handle.copies(), key)
     } else {
         None
@@ -281,7 +335,7 @@ fn copy_hit<V: Clone + Send + Sync + 'static, L: KeyRef>(
 }
 
 /// The ticket a lookup of key `L` hands out.
-type TicketOf<R, P, L, V, B> = Ticket<R, P, <L as KeyRef>::Owned, V, B>;
+type TicketOf<R, P, L, V, B> = Ticket<R, P, KeyOf<B, <L as KeyRef>::Owned>, ValOf<B, V>, B>;
 
 /// How every lookup starts.
 enum Start<K: 'static, V: 'static> {
@@ -294,20 +348,22 @@ enum Start<K: 'static, V: 'static> {
 }
 
 /// What one look at the store decided: the answer, or a run of the body to wait for.
-enum Step<K: 'static, V: 'static, L> {
+enum Step<K: 'static, V: 'static> {
     Done(Looked<K, V>),
-    /// Another caller runs the body; the key comes back for the next look.
-    Wait(Arc<Flight<K, V>>, L),
+    /// Another caller runs the body.
+    Wait(Arc<Flight<K, V>>),
 }
 
 /// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
-/// short path, or the cache and the key's hash to go on with.
+/// short path, or the cache and the key's hash to go on with. `types`: the function's key
+/// and value types (see [`Cache`]).
 #[inline]
 fn start<V, L, B>(
     handle: &'static CacheHandle,
     mode: Mode,
     backend: B,
     key: &L,
+    types: TypeId,
 ) -> Start<L::Owned, V>
 where
     V: StoredValue,
@@ -317,7 +373,7 @@ where
     let cache = if bypass::active() {
         None
     } else {
-        handle.cache::<L::Owned, V, B>(backend)
+        handle.cache::<L::Owned, V, B>(backend, types)
     };
     let Some(cache) = cache else {
         return Start::Done(Looked::Lead(Lead::uncached()));
@@ -337,26 +393,26 @@ where
 fn step<V, L, S>(
     cache: &'static Cache<L::Owned, V>,
     hash: u64,
-    key: L,
+    key: &L,
     mode: Mode,
     stale: &mut Option<S>,
     held: Option<Held<'static, L::Owned, V>>,
-) -> Step<L::Owned, V, L>
+) -> Step<L::Owned, V>
 where
     V: StoredValue,
     L: KeyRef,
     S: StaleRefresh<L::Owned, V>,
 {
     let store = &cache.store;
-    let looked = match store.begin(hash, &key, mode == Mode::Refresh, held) {
+    let looked = match store.begin(hash, key, mode == Mode::Refresh, held) {
         Found::Hit(v) | Found::Stale(v, None) => Looked::Value(v),
         Found::Stale(v, Some(run)) => {
             // The stale entry's refresh runs elsewhere if it can; else this caller runs it
             // and answers with the fresh value, while everyone else gets the stale one.
             let run = RunGuard::new(cache, hash, run);
             let refresh = match stale.take() {
-                Some(s) => s.start(key.into_owned_key(), run),
-                None => Refresh::Here(key.into_owned_key(), run),
+                Some(s) => s.start(key.to_owned_key(), run),
+                None => Refresh::Here(key.to_owned_key(), run),
             };
             match refresh {
                 Refresh::Started => {
@@ -367,10 +423,10 @@ where
             }
         }
         Found::Run(run) => Looked::Lead(Lead::new(
-            key.into_owned_key(),
+            key.to_owned_key(),
             RunGuard::new(cache, hash, run),
         )),
-        Found::Join(flight) => return Step::Wait(flight, key),
+        Found::Join(flight) => return Step::Wait(flight),
     };
     Step::Done(looked)
 }
@@ -380,48 +436,84 @@ where
 fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
     handle: &'static CacheHandle,
     backend: B,
+    types: TypeId,
 ) -> Option<&'static Cache<K, V>> {
     if B::REMOTE {
-        handle.cache::<K, V, B>(backend)
+        handle.cache::<K, V, B>(backend, types)
     } else {
-        handle.existing_cache::<K, V>()
+        handle.existing_cache::<K, V>(types)
     }
 }
 
 /// Removes the entry `key` maps to in `handle`'s cache; true if there was one.
 #[allow(clippy::needless_pass_by_value)] // generated code hands the key over
-pub fn invalidate<R, P: Policy<R>, B: Backend<L::Owned, P::Stored>, L: KeyRef>(
-    handle: &'static CacheHandle,
-    _policy: P,
-    backend: B,
-    key: L,
-) -> bool {
-    match cache_to_invalidate::<L::Owned, P::Stored, B>(handle, backend) {
-        Some(c) => c.invalidate(&key),
+pub fn invalidate<R, P, B, L>(handle: &'static CacheHandle, _policy: P, backend: B, key: L) -> bool
+where
+    P: Policy<R>,
+    B: Backend<KeyOf<B, L::Owned>, ValOf<B, P::Stored>>,
+    L: KeyRef,
+{
+    let types = TypeId::of::<(L::Owned, P::Stored)>();
+    let mut slot = Default::default();
+    let key = B::Rep::key_ref(&key, &mut slot);
+    match cache_to_invalidate::<KeyOf<B, L::Owned>, ValOf<B, P::Stored>, B>(handle, backend, types)
+    {
+        Some(c) => c.invalidate(key),
         None => false,
     }
 }
 
-/// The `async` form of [`invalidate`], for the helpers of an `async fn`.
-#[allow(clippy::needless_pass_by_value)] // generated code hands the key over
-pub async fn invalidate_async<R, V, P, B, L>(
+/// The `async` form of [`invalidate`], for the helpers of an `async fn`. `SK` and `SV`
+/// (inferred) as in [`Call::lookup_async`].
+pub fn invalidate_async<R, V, P, B, L, SK, SV>(
     handle: &'static CacheHandle,
     _policy: P,
     backend: B,
     key: L,
-) -> bool
+) -> impl Future<Output = bool>
 where
-    // The stored type is a parameter of its own, as in the lookups: no projection on `R`
-    // is held across the await (see `lookup_async`).
     V: Clone + Send + Sync + 'static,
     P: Policy<R, Stored = V>,
-    B: Backend<L::Owned, V>,
+    SK: Hash + Eq + Clone + Send + Sync + 'static,
+    SV: Clone + Send + Sync + 'static,
+    B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
     L: KeyRef,
 {
-    match cache_to_invalidate::<L::Owned, V, B>(handle, backend) {
-        Some(c) => c.invalidate_async(&key).await,
+    let types = TypeId::of::<(L::Owned, V)>();
+    invalidate_async_in::<B, L, SK, SV>(handle, backend, key, types)
+}
+
+/// [`invalidate_async`] in the cache of `SK` and `SV`: type parameters, not projections, so
+/// that the future holds none across an `.await`.
+async fn invalidate_async_in<B, L, SK, SV>(
+    handle: &'static CacheHandle,
+    backend: B,
+    key: L,
+    types: TypeId,
+) -> bool
+where
+    L: KeyRef,
+    SK: StoredKey,
+    SV: StoredValue,
+    B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK>>,
+{
+    let Some(c) = cache_to_invalidate::<SK, SV, B>(handle, backend, types) else {
+        return false;
+    };
+    // The remote store first, as `Cache::invalidate`; the key's store form lives only
+    // between awaits (an erased one borrows the key, and need not be `Send`).
+    let remote = match c.remote() {
+        Some(r) => {
+            let owned = {
+                let mut slot = Default::default();
+                B::Rep::key_ref(&key, &mut slot).to_owned_key()
+            };
+            r.invalidate_async(&owned).await
+        }
         None => false,
-    }
+    };
+    let mut slot = Default::default();
+    c.store.invalidate(B::Rep::key_ref(&key, &mut slot)) | remote
 }
 
 /// `invalidate_all_f`: [`CacheHandle::clear`] where this process has the cache; else, for a

@@ -4,11 +4,12 @@
 //! under the ticket); the tags and the `unless` it passes along.
 
 use super::{Args, Call, Lookup, Mode, TicketOf, invalidate, invalidate_async};
-use crate::backend::{Backend, Memory, Tiers};
+use crate::backend::{Backend, KeyOf, Memory, Tiers, ValOf};
 use crate::call::Ticket;
 use crate::handle::CacheHandle;
 use crate::key::KeyRef;
 use crate::policy::{IsResult, OkOnly, OkShared, Plain, Policy, Storable, Unstorable};
+use crate::rep::Rep;
 use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
@@ -201,7 +202,7 @@ macro_rules! calls {
         #[inline]
         pub fn invalidate_in<B, L>(&self, backend: B, key: L) -> bool
         where
-            B: Backend<L::Owned, <$p as Policy<$r>>::Stored>,
+            B: Backend<KeyOf<B, L::Owned>, ValOf<B, <$p as Policy<$r>>::Stored>>,
             L: KeyRef,
         {
             invalidate::<$r, $p, B, L>(self.handle(), $p, backend, key)
@@ -209,18 +210,20 @@ macro_rules! calls {
 
         /// The `async` form of [`Self::invalidate_in`], for the helpers of an `async fn`.
         #[inline]
-        pub fn invalidate_async<V, B, L>(
+        pub fn invalidate_async<V, B, L, SK, SV>(
             &self,
             backend: B,
             key: L,
-        ) -> impl Future<Output = bool> + use<V, B, L, $($tp),*>
+        ) -> impl Future<Output = bool> + use<V, B, L, SK, SV, $($tp),*>
         where
             V: Clone + Send + Sync + 'static,
             $p: Policy<$r, Stored = V>,
-            B: Backend<L::Owned, V>,
+            SK: Hash + Eq + Clone + Send + Sync + 'static,
+            SV: Clone + Send + Sync + 'static,
+            B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
             L: KeyRef,
         {
-            invalidate_async::<$r, V, $p, B, L>(self.handle(), $p, backend, key)
+            invalidate_async::<$r, V, $p, B, L, SK, SV>(self.handle(), $p, backend, key)
         }
     };
 }
@@ -262,9 +265,9 @@ impl<R> NotResult<R> {
 impl<R, V, P, K, B> Lookup<R, Ticket<R, P, K, V, B>>
 where
     V: Clone + Send + Sync + 'static,
-    P: Policy<R, Stored = V>,
+    P: Policy<R>,
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    B: Tiers,
+    B: Tiers<Rep: Rep<Value<P::Stored> = V>>,
 {
     /// On a miss, labels the entry the run stores with `tags()` (computed on a miss only).
     #[inline]

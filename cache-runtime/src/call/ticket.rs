@@ -16,6 +16,7 @@ use crate::key::StoredKey;
 use crate::ongoing;
 use crate::policy::{Policy, StoredValue};
 use crate::remote::{Fetched, Filled};
+use crate::rep::Rep;
 use crate::store::Done;
 use std::future::Future;
 use std::hash::Hash;
@@ -28,8 +29,12 @@ use std::marker::PhantomData;
 ///
 /// `B`, the cache's backend, says whether the cache may have a remote tier: a function whose
 /// entries live in memory does not compile the remote tier's part of a run.
+///
+/// `K` and `V` are what the cache keeps, the function's own types or their erased forms (see
+/// `rep.rs`): type parameters, not projections, so that an `async` run holds none across an
+/// `.await` (a future of a return type that borrows `'static` data stays `Send`).
 #[must_use = "a ticket must run the body"]
-pub struct Ticket<R, P: Policy<R, Stored = V>, K: 'static, V: 'static, B = Memory> {
+pub struct Ticket<R, P: Policy<R>, K: 'static, V: 'static, B = Memory> {
     lead: Lead<K, V>,
     _result: PhantomData<fn(P, B) -> R>,
 }
@@ -44,14 +49,18 @@ pub(crate) struct Lead<K: 'static, V: 'static> {
 }
 
 /// What the store keeps of `result` (what the policy keeps of it, unless `unless` refuses
-/// it: `unless` is asked about a value that would be stored, and only then), and what the
-/// waiters get when it keeps nothing: what `unless` refused is not stored, but the callers
-/// waiting for this run get it; an `Err` too, where the policy shares errors.
+/// it: `unless` is asked about a value that would be stored, and only then), in the store's
+/// form `Rp`, and what the waiters get when it keeps nothing: what `unless` refused is not
+/// stored, but the callers waiting for this run get it; an `Err` too, where the policy shares
+/// errors.
 #[inline]
-fn kept<R, P: Policy<R>>(result: &R, unless: impl FnOnce(&R) -> bool) -> Done<P::Stored> {
+fn kept<R, P: Policy<R>, Rp: Rep>(
+    result: &R,
+    unless: impl FnOnce(&R) -> bool,
+) -> Done<Rp::Value<P::Stored>> {
     let (value, unstored) = match P::keep(result) {
-        Some(v) if !unless(result) => (Some(v), Outcome::Retry),
-        Some(v) => (None, Outcome::Value(v)),
+        Some(v) if !unless(result) => (Some(Rp::value_in(v)), Outcome::Retry),
+        Some(v) => (None, Outcome::Value(Rp::value_in(v))),
         None => match P::share_error(result) {
             Some(e) => (None, Outcome::Error(e)),
             None => (None, Outcome::Retry),
@@ -69,9 +78,9 @@ fn kept<R, P: Policy<R>>(result: &R, unless: impl FnOnce(&R) -> bool) -> Done<P:
 impl<R, V, P, K, B> Ticket<R, P, K, V, B>
 where
     V: Clone + Send + Sync + 'static,
-    P: Policy<R, Stored = V>,
+    P: Policy<R>,
     K: Hash + Eq + Clone + Send + Sync + 'static,
-    B: Tiers,
+    B: Tiers<Rep: Rep<Value<P::Stored> = V>>,
 {
     /// A ticket that runs the body and stores nothing.
     pub(crate) fn uncached() -> Self {
@@ -113,14 +122,14 @@ where
         if const { !B::REMOTE } || self.lead.local() {
             self.lead.starts();
             let result = args.call(body);
-            self.lead.ends(kept::<R, P>(&result, unless));
+            self.lead.ends(kept::<R, P, B::Rep>(&result, unless));
             return result;
         }
-        if let Some(v) = self.lead.before() {
+        if let Some(v) = self.lead.before().and_then(B::Rep::value_out::<P::Stored>) {
             return P::restore(v);
         }
         let result = args.call(body);
-        self.lead.after(kept::<R, P>(&result, unless));
+        self.lead.after(kept::<R, P, B::Rep>(&result, unless));
         result
     }
 
@@ -132,7 +141,7 @@ where
     ) -> R {
         self.lead.starts();
         let result = body.await;
-        self.lead.ends(kept::<R, P>(&result, unless));
+        self.lead.ends(kept::<R, P, B::Rep>(&result, unless));
         result
     }
 
@@ -145,11 +154,18 @@ where
         if const { !B::REMOTE } || self.lead.local() {
             return self.run_local_async(unless, body).await;
         }
-        if let Some(v) = self.lead.before_async().await {
+        if let Some(v) = self
+            .lead
+            .before_async()
+            .await
+            .and_then(B::Rep::value_out::<P::Stored>)
+        {
             return P::restore(v);
         }
         let result = body.await;
-        self.lead.after_async(kept::<R, P>(&result, unless)).await;
+        self.lead
+            .after_async(kept::<R, P, B::Rep>(&result, unless))
+            .await;
         result
     }
 

@@ -3,16 +3,22 @@
 
 use crate::flight::{Flight, Outcome};
 use crate::policy::Policy;
+use crate::rep::Rep;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// What a caller that waited for another caller's run answers with, if anything: the run's
-/// value, or its shared error.
-pub(super) fn answer<R, V, P: Policy<R, Stored = V>>(outcome: Outcome<V>) -> Option<R> {
+/// value (in the store's form `Rp`), or its shared error.
+pub(super) fn answer<R, V, P, Rp>(outcome: Outcome<Rp::Value<V>>) -> Option<R>
+where
+    V: Clone + Send + Sync + 'static,
+    P: Policy<R, Stored = V>,
+    Rp: Rep,
+{
     match outcome {
-        Outcome::Value(v) => Some(P::restore(v)),
+        Outcome::Value(v) => Rp::value_out::<V>(v).map(P::restore),
         Outcome::Error(e) => P::shared_error(&*e),
         Outcome::Retry => None,
     }

@@ -46,6 +46,8 @@ where
 
 impl Tiers for Redis {
     const REMOTE: bool = true;
+    // The codec needs the value's type: typed in every build.
+    type Rep = crate::rep::Typed;
 }
 
 impl Wipe for Redis {
