@@ -168,24 +168,25 @@ impl CacheHandle {
         primary.into_iter().chain(others).map(f)
     }
 
-    /// The cache of the function types `types` (see [`Cache`]), which holds keys `K` and
-    /// values `V`, created on first use with the handle's settings and `backend`; `None` when
-    /// caching is disabled.
+    /// The cache of the function types `types` (see [`Cache`] and [`Rep::Types`]), which
+    /// holds keys `K` and values `V`, created on first use with the handle's settings and
+    /// `backend`; `None` when caching is disabled.
     #[inline]
     pub(crate) fn cache<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
-        types: TypeId,
+        types: <B::Rep as Rep>::Types,
     ) -> Option<&'static Cache<K, V>> {
         // A typed cache is the one of its types where it is a `Cache<K, V>`; erased caches of
         // every type are, and are told apart by the types they were made for.
+        let id = <B::Rep as Rep>::type_id::<K, V>(types);
         if let Some(Some(c)) = self.primary.get()
-            && (!<B::Rep as Rep>::ERASED || c.types() == types)
+            && (!<B::Rep as Rep>::ERASED || c.types() == id)
             && let Some(c) = typed(*c)
         {
             return Some(c);
         }
-        self.cache_slow(backend, types)
+        self.cache_slow(backend, id)
     }
 
     /// Where the calling thread's copies of the primary cache's entries are: their store's
@@ -206,7 +207,7 @@ impl CacheHandle {
     /// The first call's cache for `K` and `V`, or one of a generic `impl`'s other types: made
     /// by `make`, the one typed part. Generic only in what makes the cache.
     #[cold]
-    fn cache_slow<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
+    pub(crate) fn cache_slow<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
         &'static self,
         backend: B,
         types: TypeId,

@@ -52,7 +52,11 @@ fn cache_with(config: fn() -> Config) -> &'static CacheHandle {
     )));
     // Created before the threads start: the handle's `OnceLock` is std's, which a model
     // thread must not block on.
-    let _ = handle.cache::<u64, u64, Memory>(Memory, std::any::TypeId::of::<(u64, u64)>());
+    #[allow(clippy::unit_arg)] // `Rep::Types` is `()` in a typed build
+    let _ = handle.cache::<u64, u64, Memory>(
+        Memory,
+        <crate::rep::MemoryRep as crate::rep::Rep>::types::<u64, u64>(),
+    );
     handle
 }
 

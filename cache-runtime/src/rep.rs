@@ -17,7 +17,7 @@
 //! types apart by the types' own ids, not by the store's (see `CacheHandle::cache`).
 
 use crate::key::KeyRef;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -39,6 +39,16 @@ pub trait Rep: Copy + Send + Sync + 'static {
     type Ref<'a, L: KeyRef + 'a>: KeyRef<Owned = Self::Key<L::Owned>> + 'a;
     /// Where [`Rep::key_ref`] puts what it makes, if it makes anything: a local of the lookup.
     type Slot<'a>: Default;
+    /// What a lookup tells the handle of the function's own key and value types: nothing
+    /// where they are the cache's (typed: the cache's type says it), their id where they are
+    /// not (erased).
+    type Types: Copy + Send + Sync + 'static;
+
+    /// The [`Rep::Types`] of a function of keys `K` and values `V`.
+    fn types<K: 'static, V: 'static>() -> Self::Types;
+    /// The id of the function's types that the handle tells its caches apart by, for a cache
+    /// that holds `K` and `V`.
+    fn type_id<K: 'static, V: 'static>(types: Self::Types) -> TypeId;
 
     /// The store's form of `key`, kept in `slot` if it is made.
     fn key_ref<'s, 'a: 's, L: KeyRef>(
@@ -66,6 +76,15 @@ impl Rep for Typed {
     type Value<V: Clone + Send + Sync + 'static> = V;
     type Ref<'a, L: KeyRef + 'a> = L;
     type Slot<'a> = ();
+    type Types = ();
+
+    #[inline(always)]
+    fn types<K: 'static, V: 'static>() {}
+    #[inline(always)]
+    fn type_id<K: 'static, V: 'static>((): ()) -> TypeId {
+        // The cache holds the function's own types.
+        TypeId::of::<(K, V)>()
+    }
 
     #[inline(always)]
     fn key_ref<'s, 'a: 's, L: KeyRef>(key: &'a L, _: &'s mut ()) -> &'s L {
@@ -99,6 +118,14 @@ impl Rep for Erased {
     type Value<V: Clone + Send + Sync + 'static> = ErasedValue;
     type Ref<'a, L: KeyRef + 'a> = ErasedRef<'a>;
     type Slot<'a> = Option<ErasedRef<'a>>;
+    type Types = TypeId;
+
+    fn types<K: 'static, V: 'static>() -> TypeId {
+        TypeId::of::<(K, V)>()
+    }
+    fn type_id<K: 'static, V: 'static>(types: TypeId) -> TypeId {
+        types
+    }
 
     fn key_ref<'s, 'a: 's, L: KeyRef>(
         key: &'a L,

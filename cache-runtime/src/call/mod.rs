@@ -194,7 +194,7 @@ where
     {
         let mut slot = Default::default();
         let key = B::Rep::key_ref(&key, &mut slot);
-        let types = TypeId::of::<(L::Owned, V)>();
+        let types = B::Rep::types::<L::Owned, V>();
         let (cache, hash, mut held) = match start(self.handle, self.mode, self.backend, key, types)
         {
             Start::Cache(cache, hash, held) => (cache, hash, held),
@@ -239,10 +239,10 @@ where
         if let Some(v) = copy_hit::<V, L, B>(self.handle, self.mode, &key) {
             return Lookup::Hit(P::restore(v));
         }
-        let types = TypeId::of::<(L::Owned, V)>();
         // The store's form of the key lives only between awaits (an erased one borrows the
         // key, and need not be `Send`).
         let started = {
+            let types = B::Rep::types::<L::Owned, V>();
             let mut slot = Default::default();
             let key = B::Rep::key_ref(&key, &mut slot);
             match start(self.handle, self.mode, self.backend, key, types) {
@@ -356,14 +356,14 @@ enum Step<K: 'static, V: 'static> {
 
 /// How every lookup starts: no cache (a bypass, `MEMOCACHE_DISABLE`), a fresh hit by the
 /// short path, or the cache and the key's hash to go on with. `types`: the function's key
-/// and value types (see [`Cache`]).
+/// and value types (see [`Cache`] and [`Rep::Types`]).
 #[inline]
 fn start<V, L, B>(
     handle: &'static CacheHandle,
     mode: Mode,
     backend: B,
     key: &L,
-    types: TypeId,
+    types: <B::Rep as Rep>::Types,
 ) -> Start<L::Owned, V>
 where
     V: StoredValue,
@@ -439,7 +439,7 @@ fn cache_to_invalidate<K: StoredKey, V: StoredValue, B: Backend<K, V>>(
     types: TypeId,
 ) -> Option<&'static Cache<K, V>> {
     if B::REMOTE {
-        handle.cache::<K, V, B>(backend, types)
+        handle.cache_slow::<K, V, B>(backend, types)
     } else {
         handle.existing_cache::<K, V>(types)
     }
@@ -453,7 +453,10 @@ where
     B: Backend<KeyOf<B, L::Owned>, ValOf<B, P::Stored>>,
     L: KeyRef,
 {
-    let types = TypeId::of::<(L::Owned, P::Stored)>();
+    let types = B::Rep::type_id::<KeyOf<B, L::Owned>, ValOf<B, P::Stored>>(B::Rep::types::<
+        L::Owned,
+        P::Stored,
+    >());
     let mut slot = Default::default();
     let key = B::Rep::key_ref(&key, &mut slot);
     match cache_to_invalidate::<KeyOf<B, L::Owned>, ValOf<B, P::Stored>, B>(handle, backend, types)
@@ -479,7 +482,7 @@ where
     B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
     L: KeyRef,
 {
-    let types = TypeId::of::<(L::Owned, V)>();
+    let types = B::Rep::type_id::<SK, SV>(B::Rep::types::<L::Owned, V>());
     invalidate_async_in::<B, L, SK, SV>(handle, backend, key, types)
 }
 
