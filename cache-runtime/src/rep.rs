@@ -49,6 +49,15 @@ pub trait Rep: Copy + Send + Sync + 'static {
     /// The id of the function's types that the handle tells its caches apart by, for a cache
     /// that holds `K` and `V`.
     fn type_id<K: 'static, V: 'static>(types: Self::Types) -> TypeId;
+    /// [`Rep::type_id`] of the cache of a function of keys `K` and values `V`, from the
+    /// function's types alone (what an invalidation looks the cache up by).
+    fn function_id<K, V>() -> TypeId
+    where
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        Self::type_id::<Self::Key<K>, Self::Value<V>>(Self::types::<K, V>())
+    }
 
     /// The store's form of `key`, kept in `slot` if it is made.
     fn key_ref<'s, 'a: 's, L: KeyRef>(

@@ -453,10 +453,7 @@ where
     B: Backend<KeyOf<B, L::Owned>, ValOf<B, P::Stored>>,
     L: KeyRef,
 {
-    let types = B::Rep::type_id::<KeyOf<B, L::Owned>, ValOf<B, P::Stored>>(B::Rep::types::<
-        L::Owned,
-        P::Stored,
-    >());
+    let types = B::Rep::function_id::<L::Owned, P::Stored>();
     let mut slot = Default::default();
     let key = B::Rep::key_ref(&key, &mut slot);
     match cache_to_invalidate::<KeyOf<B, L::Owned>, ValOf<B, P::Stored>, B>(handle, backend, types)
@@ -482,7 +479,7 @@ where
     B: Backend<SK, SV> + Tiers<Rep: Rep<Key<L::Owned> = SK, Value<V> = SV>>,
     L: KeyRef,
 {
-    let types = B::Rep::type_id::<SK, SV>(B::Rep::types::<L::Owned, V>());
+    let types = B::Rep::function_id::<L::Owned, V>();
     invalidate_async_in::<B, L, SK, SV>(handle, backend, key, types)
 }
 
